@@ -1,0 +1,165 @@
+//! [`App`]: the shared state every use case runs against. Cheap to clone (one `Arc`).
+
+use crate::auth::{JwtKeys, LoginThrottle};
+use crate::crypto::KeyCipher;
+use crate::providers::ProviderClients;
+use crate::streams::StreamRegistry;
+use crate::usage::StoreUsageSink;
+use crate::{CoreConfig, Error, Result};
+use aihub_billing::PricingCatalog;
+use aihub_billing::{UsageWriter, UsageWriterHandle, WriterConfig};
+use aihub_store::Db;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The application: database, keys, caches, the usage writer and running generations.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: CoreConfig,
+    pub(crate) db: Db,
+    pub(crate) jwt: JwtKeys,
+    pub(crate) cipher: KeyCipher,
+    pub(crate) pricing: Arc<PricingCatalog>,
+    pub(crate) usage: UsageWriterHandle,
+    usage_task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    pub(crate) streams: StreamRegistry,
+    pub(crate) providers: ProviderClients,
+    pub(crate) login_throttle: LoginThrottle,
+    pub(crate) dummy_hash: String,
+    /// The multi-threaded runtime that owns background work (generations, the usage writer),
+    /// so it outlives the HTTP workers during shutdown.
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) tasks: TaskTracker,
+    pub(crate) shutdown: CancellationToken,
+    draining: AtomicBool,
+    started_at: Instant,
+}
+
+impl App {
+    /// Connects to the database (migrating it), starts the usage writer, and builds the state.
+    /// Must be called from the long-lived multi-threaded runtime: background work runs there.
+    ///
+    /// # Errors
+    /// Any database connection or migration failure.
+    pub async fn start(config: CoreConfig, pricing: PricingCatalog) -> Result<App> {
+        let db = Db::connect(&config.database_url, config.max_db_connections)
+            .await
+            .map_err(|e| Error::new(aihub_domain::ErrorCode::ServiceUnavailable, e.to_string()))?;
+        let (usage, usage_task) = UsageWriter::spawn(
+            Arc::new(StoreUsageSink::new(db.clone())),
+            WriterConfig {
+                channel_capacity: config.usage_channel_capacity,
+                max_batch: config.usage_batch_size,
+                flush_interval: config.usage_flush_interval,
+                ..WriterConfig::default()
+            },
+        );
+        let cost = config.bcrypt_cost;
+        let dummy_hash = tokio::task::spawn_blocking(move || {
+            bcrypt::non_truncating_hash("aihub-dummy-password", cost)
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)?;
+        Ok(App {
+            inner: Arc::new(Inner {
+                jwt: JwtKeys::new(&config.secret),
+                cipher: KeyCipher::new(&config.secret),
+                pricing: Arc::new(pricing),
+                usage,
+                usage_task: std::sync::Mutex::new(Some(usage_task)),
+                streams: StreamRegistry::default(),
+                providers: ProviderClients::default(),
+                login_throttle: LoginThrottle::default(),
+                dummy_hash,
+                runtime: tokio::runtime::Handle::current(),
+                tasks: TaskTracker::new(),
+                shutdown: CancellationToken::new(),
+                draining: AtomicBool::new(false),
+                started_at: Instant::now(),
+                db,
+                config,
+            }),
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CoreConfig {
+        &self.inner.config
+    }
+
+    /// The database pool.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The pricing catalog.
+    pub fn pricing(&self) -> &PricingCatalog {
+        &self.inner.pricing
+    }
+
+    /// The usage writer (counters for health and tests).
+    pub fn usage_writer(&self) -> &UsageWriterHandle {
+        &self.inner.usage
+    }
+
+    /// Time since start.
+    pub fn uptime(&self) -> Duration {
+        self.inner.started_at.elapsed()
+    }
+
+    /// True once shutdown began: readiness answers 503.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Marks the app as draining (readiness goes 503) without stopping anything yet.
+    pub fn begin_drain(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Number of generations running now.
+    pub fn active_generations(&self) -> usize {
+        self.inner.tasks.len()
+    }
+
+    /// Ends the app after the HTTP server stopped: waits up to `shutdown_grace` for running
+    /// generations, cancels the rest (they save their partial replies and usage), then drains
+    /// and flushes the usage writer and closes the pool. Nothing recorded is lost.
+    pub async fn shutdown(&self) {
+        self.begin_drain();
+        let inner = &self.inner;
+        inner.tasks.close();
+        if tokio::time::timeout(inner.config.shutdown_grace, inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = inner.tasks.len(),
+                "cancelling generations still running at shutdown"
+            );
+            inner.shutdown.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(10), inner.tasks.wait()).await;
+        }
+        inner.usage.shutdown().await;
+        let task = inner
+            .usage_task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(task) = task {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "usage writer task failed");
+            }
+        }
+        inner.db.close();
+    }
+}

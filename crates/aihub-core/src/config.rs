@@ -1,0 +1,154 @@
+//! Runtime settings of the use cases, already validated (the binary parses files and
+//! environment into this).
+
+use crate::{Error, Result};
+use aihub_domain::ErrorCode;
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Minimum length of the deployment secret, in bytes (256 bits).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Settings of the core services.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Pool size.
+    pub max_db_connections: usize,
+    /// Deployment secret (≥ 32 bytes): JWT signing and provider-key encryption keys derive from it.
+    pub secret: SecretString,
+    /// Whether `POST /auth/register` is open (the first account can always register).
+    pub allow_registration: bool,
+    /// bcrypt cost (12 in production; tests use the minimum, 4).
+    pub bcrypt_cost: u32,
+    /// Access token lifetime (30 minutes).
+    pub access_token_ttl: Duration,
+    /// Refresh token / session lifetime (30 days).
+    pub refresh_token_ttl: Duration,
+    /// Default whole-request timeout of upstream calls when a provider sets none.
+    pub default_provider_timeout: Duration,
+    /// Failed logins per account or IP allowed within [`CoreConfig::login_window`].
+    pub login_max_failures: u32,
+    /// Window of the login throttle.
+    pub login_window: Duration,
+    /// Usage writer: flush when this many records are queued.
+    pub usage_batch_size: usize,
+    /// Usage writer: flush at least this often.
+    pub usage_flush_interval: Duration,
+    /// Usage writer: channel capacity (back-pressure beyond it).
+    pub usage_channel_capacity: usize,
+    /// How long shutdown waits for running generations to end before cancelling them.
+    pub shutdown_grace: Duration,
+}
+
+impl CoreConfig {
+    /// Production defaults for `database_url` and `secret`.
+    pub fn new(database_url: String, secret: SecretString) -> Self {
+        CoreConfig {
+            database_url,
+            max_db_connections: 16,
+            secret,
+            allow_registration: true,
+            bcrypt_cost: 12,
+            access_token_ttl: Duration::from_secs(30 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            default_provider_timeout: Duration::from_secs(120),
+            login_max_failures: 10,
+            login_window: Duration::from_secs(15 * 60),
+            usage_batch_size: 256,
+            usage_flush_interval: Duration::from_millis(500),
+            usage_channel_capacity: 16_384,
+            shutdown_grace: Duration::from_secs(25),
+        }
+    }
+}
+
+/// The deployment secret: the configured one (refused when shorter than 32 bytes), else the
+/// one kept in `<data_dir>/secret.key`, else a new random one written there (mode 0600).
+///
+/// # Errors
+/// `validation_error` for a short configured secret; `internal_error` when the data directory
+/// cannot be written.
+pub fn load_or_create_secret(
+    data_dir: &Path,
+    configured: Option<SecretString>,
+) -> Result<SecretString> {
+    if let Some(secret) = configured {
+        if secret.expose_secret().len() < MIN_SECRET_BYTES {
+            return Err(Error::new(
+                ErrorCode::ValidationError,
+                format!("AIHUB_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes"),
+            ));
+        }
+        return Ok(secret);
+    }
+    let path: PathBuf = data_dir.join("secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= MIN_SECRET_BYTES {
+            return Ok(SecretString::from(existing));
+        }
+        return Err(Error::new(
+            ErrorCode::ValidationError,
+            format!(
+                "{} holds a secret shorter than {MIN_SECRET_BYTES} bytes",
+                path.display()
+            ),
+        ));
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| Error::internal(format!("cannot create {}: {e}", data_dir.display())))?;
+    let secret = crate::crypto::random_token(48);
+    write_private(&path, &secret)
+        .map_err(|e| Error::internal(format!("cannot write {}: {e}", path.display())))?;
+    tracing::info!(path = %path.display(), "generated a new deployment secret");
+    Ok(SecretString::from(secret))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_is_generated_once_and_kept() {
+        let dir =
+            std::env::temp_dir().join(format!("aihub-secret-{}", crate::crypto::random_token(6)));
+        let a = load_or_create_secret(&dir, None).unwrap();
+        let b = load_or_create_secret(&dir, None).unwrap();
+        assert_eq!(a.expose_secret(), b.expose_secret());
+        assert!(a.expose_secret().len() >= MIN_SECRET_BYTES);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn short_configured_secret_is_refused() {
+        let err =
+            load_or_create_secret(Path::new("/nonexistent"), Some(SecretString::from("short")));
+        assert!(err.is_err());
+        let ok = load_or_create_secret(
+            Path::new("/nonexistent"),
+            Some(SecretString::from("k".repeat(32))),
+        );
+        assert!(ok.is_ok());
+    }
+}

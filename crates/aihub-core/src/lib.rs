@@ -1,0 +1,22 @@
+//! AI Hub use cases: accounts and sessions, providers, conversations with streaming replies,
+//! and usage accounting. They compose `aihub-store`, `aihub-providers` and `aihub-billing`,
+//! and know nothing of HTTP: `aihub-http` parses, calls one method of [`App`], and maps.
+
+mod app;
+pub mod auth;
+pub mod config;
+pub mod conversations;
+pub mod crypto;
+mod error;
+pub mod providers;
+pub mod streams;
+pub mod usage;
+mod validate;
+
+pub use app::App;
+pub use config::CoreConfig;
+pub use error::{Error, Result};
+
+pub use aihub_billing as billing;
+pub use aihub_domain as domain;
+pub use aihub_store as store;

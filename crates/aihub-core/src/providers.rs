@@ -1,0 +1,606 @@
+//! Providers: upstream connections a user owns (personal) or an admin shares (organization).
+//!
+//! The API key is encrypted before it reaches the database and only ever leaves this module
+//! inside a [`SecretString`] handed to an adapter, or masked.
+
+use crate::auth::CurrentUser;
+use crate::{App, Error, Result, validate};
+use aihub_domain::{ErrorCode, Id, ModelInfo, ProviderConfig, ProviderKind, ProviderScope, time};
+use aihub_providers::{ChatProvider, ProviderSettings, build_provider, ssrf};
+use aihub_store::providers::{
+    self as store, NewProvider, ProviderChanges, ProviderFilter, ProviderRow,
+};
+use aihub_store::{Page, PageRequest};
+use chrono::NaiveDateTime;
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A provider as the API shows it: the key only masked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    /// Id.
+    pub id: Id,
+    /// Creator.
+    pub owner_id: Id,
+    /// Display name.
+    pub name: String,
+    /// Slug (the `<slug>/` of model names).
+    pub slug: String,
+    /// Wire family.
+    pub kind: ProviderKind,
+    /// Scope.
+    pub scope: ProviderScope,
+    /// Masked API key (`sk-a…wxyz`), if one is stored.
+    pub api_key_masked: Option<String>,
+    /// Base URL as configured (`None`: the vendor default).
+    pub base_url: Option<String>,
+    /// Settings.
+    pub config: ProviderConfig,
+    /// Switched on.
+    pub is_active: bool,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last change (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+impl Provider {
+    fn from_row(row: &ProviderRow) -> Result<Provider> {
+        Ok(Provider {
+            id: row.id,
+            owner_id: row.owner_id,
+            name: row.name.clone(),
+            slug: row.slug.clone(),
+            kind: ProviderKind::parse(&row.kind).ok_or_else(|| {
+                Error::internal(format!("stored provider {} has unknown kind", row.id))
+            })?,
+            scope: ProviderScope::parse(&row.scope),
+            api_key_masked: row.api_key_hint.clone(),
+            base_url: row.base_url.clone(),
+            config: serde_json::from_str(&row.config).unwrap_or_default(),
+            is_active: row.is_active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// The base URL requests go to: the configured one or the vendor default.
+    pub fn effective_base_url(&self) -> Option<String> {
+        self.base_url
+            .clone()
+            .or_else(|| self.kind.default_base_url().map(str::to_owned))
+    }
+}
+
+/// Input of `POST /providers`.
+#[derive(Debug, Clone)]
+pub struct NewProviderInput {
+    /// Display name, 1–100 characters.
+    pub name: String,
+    /// Slug; derived from the name when absent.
+    pub slug: Option<String>,
+    /// Wire family.
+    pub kind: ProviderKind,
+    /// Scope; `organization` needs an admin.
+    pub scope: ProviderScope,
+    /// API key (write-only).
+    pub api_key: Option<SecretString>,
+    /// Base URL; required for `openai_compatible`.
+    pub base_url: Option<String>,
+    /// Settings.
+    pub config: ProviderConfig,
+    /// Switched on (default true).
+    pub is_active: Option<bool>,
+}
+
+/// Input of `PUT|PATCH /providers/{id}`; `None` leaves a field as it is, `Some(None)` clears
+/// a nullable one (the key or base URL).
+#[derive(Debug, Clone, Default)]
+pub struct ProviderUpdate {
+    /// Name.
+    pub name: Option<String>,
+    /// Slug.
+    pub slug: Option<String>,
+    /// API key.
+    pub api_key: Option<Option<SecretString>>,
+    /// Base URL.
+    pub base_url: Option<Option<String>>,
+    /// Settings (replaced as a whole).
+    pub config: Option<ProviderConfig>,
+    /// Active flag.
+    pub is_active: Option<bool>,
+}
+
+/// Result of `POST /providers/{id}/test`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderTestResult {
+    /// Whether the upstream answered with success.
+    pub ok: bool,
+    /// Round-trip time in milliseconds.
+    pub latency_ms: u64,
+    /// Models the upstream listed (when it lists any).
+    pub models: Vec<ModelInfo>,
+    /// The mapped error when not ok.
+    pub error: Option<(ErrorCode, String)>,
+}
+
+/// Built clients, keyed by provider id and invalidated when the row changes (`updated_at`).
+#[derive(Default)]
+pub(crate) struct ProviderClients {
+    clients: Mutex<HashMap<Id, (NaiveDateTime, Arc<dyn ChatProvider>)>>,
+}
+
+impl ProviderClients {
+    fn get(&self, id: Id, version: NaiveDateTime) -> Option<Arc<dyn ChatProvider>> {
+        let map = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&id)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, id: Id, version: NaiveDateTime, client: Arc<dyn ChatProvider>) {
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (version, client));
+    }
+
+    fn forget(&self, id: Id) {
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+}
+
+/// A provider resolved for one generation: its view and a live client.
+#[derive(Clone)]
+pub struct ResolvedProvider {
+    /// The provider.
+    pub provider: Provider,
+    /// The client.
+    pub client: Arc<dyn ChatProvider>,
+}
+
+fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.trim().to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(50).collect()
+}
+
+fn valid_slug(slug: &str) -> Result<String> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 50
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && slug
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if !ok {
+        return Err(Error::validation(
+            "slug",
+            "slug must be 1–50 of a-z, 0-9, - and _, starting with a letter or digit",
+        ));
+    }
+    Ok(slug.to_owned())
+}
+
+fn valid_config(config: &ProviderConfig) -> Result<()> {
+    validate::temperature("config.temperature", config.temperature)?;
+    validate::max_tokens("config.max_tokens", config.max_tokens.map(i64::from))?;
+    if let Some(t) = config.timeout_s {
+        if !(1..=3600).contains(&t) {
+            return Err(Error::validation(
+                "config.timeout_s",
+                "config.timeout_s must be between 1 and 3600",
+            ));
+        }
+    }
+    for name in config.headers.keys() {
+        let lower = name.to_ascii_lowercase();
+        if lower == "authorization"
+            || lower == "host"
+            || lower.is_empty()
+            || !lower.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(Error::validation(
+                "config.headers",
+                format!("header `{name}` is not allowed"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn valid_api_key(key: &SecretString) -> Result<()> {
+    let k = key.expose_secret();
+    if k.trim().is_empty() || k.len() > 1024 || k.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "api_key",
+            "api_key must be 1–1024 printable characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a base URL against the SSRF policy of `scope` and returns it normalized.
+fn valid_base_url(
+    kind: ProviderKind,
+    scope: ProviderScope,
+    url: Option<&str>,
+) -> Result<Option<String>> {
+    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+        if kind.default_base_url().is_none() {
+            return Err(Error::validation(
+                "base_url",
+                format!("base_url is required for kind {}", kind.as_str()),
+            ));
+        }
+        return Ok(None);
+    };
+    let allow_private = scope == ProviderScope::Organization;
+    let parsed = ssrf::check_base_url(url, allow_private).map_err(|e| Error {
+        param: Some("base_url".into()),
+        ..Error::from(e)
+    })?;
+    Ok(Some(parsed.as_str().trim_end_matches('/').to_owned()))
+}
+
+impl App {
+    /// Creates a provider. `organization` scope is admin-only and may use private addresses;
+    /// a personal provider's base URL must be public (QUALITY.md S5).
+    ///
+    /// # Errors
+    /// `permission_denied`; `validation_error`/`unsafe_base_url` naming the field; `conflict`
+    /// when the caller already has that slug.
+    pub async fn create_provider(
+        &self,
+        user: &CurrentUser,
+        input: NewProviderInput,
+    ) -> Result<Provider> {
+        if input.scope == ProviderScope::Organization && !user.is_admin() {
+            return Err(Error::new(
+                ErrorCode::PermissionDenied,
+                "only admins can create organization providers",
+            ));
+        }
+        let name = validate::text("name", &input.name, 1, 100)?;
+        let slug = match input.slug.as_deref() {
+            Some(s) => valid_slug(s.trim())?,
+            None => {
+                let s = slugify(&name);
+                if s.is_empty() {
+                    input.kind.as_str().replace('_', "-")
+                } else {
+                    s
+                }
+            }
+        };
+        let base_url = valid_base_url(input.kind, input.scope, input.base_url.as_deref())?;
+        valid_config(&input.config)?;
+        if let Some(k) = &input.api_key {
+            valid_api_key(k)?;
+        }
+        let config_json = serde_json::to_string(&input.config).map_err(Error::internal)?;
+        let now = time::now();
+        let owner_id = user.id;
+        let cipher = self.inner.cipher.clone();
+        let kind = input.kind.as_str();
+        let scope = input.scope.as_str();
+        let api_key = input.api_key;
+        let is_active = input.is_active.unwrap_or(true);
+        let row = self
+            .db()
+            .transaction::<_, Error, _>(move |mut tx| {
+                Box::pin(async move {
+                    let new = NewProvider {
+                        owner_id,
+                        name: &name,
+                        slug: &slug,
+                        kind,
+                        scope,
+                        base_url: base_url.as_deref(),
+                        config: &config_json,
+                        is_active,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    let row = store::insert(&mut tx, &new).await.map_err(slug_conflict)?;
+                    match api_key {
+                        Some(key) => {
+                            let ct = cipher.encrypt(owner_id, row.id, &key)?;
+                            let hint = crate::crypto::mask_key(key.expose_secret());
+                            let changes = ProviderChanges {
+                                api_key_ciphertext: Some(Some(&ct)),
+                                api_key_hint: Some(Some(&hint)),
+                                ..ProviderChanges::default()
+                            };
+                            Ok(store::update_owned(&mut tx, row.id, owner_id, &changes).await?)
+                        }
+                        None => Ok(row),
+                    }
+                })
+            })
+            .await?;
+        Provider::from_row(&row)
+    }
+
+    /// The caller's own providers, filtered and paged.
+    ///
+    /// # Errors
+    /// Database failures only.
+    pub async fn list_providers(
+        &self,
+        user: &CurrentUser,
+        filter: &ProviderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Provider>> {
+        let mut pooled = self.db().get().await?;
+        let mut conn = pooled.conn();
+        let rows = store::list_owned(&mut conn, user.id, filter, page).await?;
+        Ok(Page {
+            items: rows
+                .items
+                .iter()
+                .map(Provider::from_row)
+                .collect::<Result<_>>()?,
+            total: rows.total,
+        })
+    }
+
+    /// Every active provider the caller may use: their own and organization ones granted to them.
+    ///
+    /// # Errors
+    /// Database failures only.
+    pub async fn available_providers(&self, user: &CurrentUser) -> Result<Vec<Provider>> {
+        let mut pooled = self.db().get().await?;
+        let mut conn = pooled.conn();
+        store::list_available(&mut conn, user.id)
+            .await?
+            .iter()
+            .map(Provider::from_row)
+            .collect()
+    }
+
+    /// One of the caller's providers (owned, or granted to them).
+    ///
+    /// # Errors
+    /// `not_found` for another user's or a missing id.
+    pub async fn get_provider(&self, user: &CurrentUser, id: Id) -> Result<Provider> {
+        let mut pooled = self.db().get().await?;
+        let mut conn = pooled.conn();
+        let row = store::find_accessible(&mut conn, id, user.id)
+            .await
+            .map_err(|e| not_found(e, "provider"))?;
+        Provider::from_row(&row)
+    }
+
+    /// Updates a provider the caller owns.
+    ///
+    /// # Errors
+    /// `not_found`; `validation_error`/`unsafe_base_url`; `conflict` on a slug clash.
+    pub async fn update_provider(
+        &self,
+        user: &CurrentUser,
+        id: Id,
+        update: ProviderUpdate,
+    ) -> Result<Provider> {
+        let mut pooled = self.db().get().await?;
+        let mut conn = pooled.conn();
+        let current = store::find_owned(&mut conn, id, user.id)
+            .await
+            .map_err(|e| not_found(e, "provider"))?;
+        let current = Provider::from_row(&current)?;
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| validate::text("name", n, 1, 100))
+            .transpose()?;
+        let slug = update
+            .slug
+            .as_deref()
+            .map(|s| valid_slug(s.trim()))
+            .transpose()?;
+        let base_url = match &update.base_url {
+            Some(url) => Some(valid_base_url(current.kind, current.scope, url.as_deref())?),
+            None => None,
+        };
+        if let Some(c) = &update.config {
+            valid_config(c)?;
+        }
+        let config_json = update
+            .config
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(Error::internal)?;
+        let (ct, hint) = match &update.api_key {
+            Some(Some(key)) => {
+                valid_api_key(key)?;
+                (
+                    Some(Some(self.inner.cipher.encrypt(user.id, id, key)?)),
+                    Some(Some(crate::crypto::mask_key(key.expose_secret()))),
+                )
+            }
+            Some(None) => (Some(None), Some(None)),
+            None => (None, None),
+        };
+        let changes = ProviderChanges {
+            name: name.as_deref(),
+            slug: slug.as_deref(),
+            api_key_ciphertext: ct.as_ref().map(|o| o.as_deref()),
+            api_key_hint: hint.as_ref().map(|o| o.as_deref()),
+            base_url: base_url.as_ref().map(|o| o.as_deref()),
+            config: config_json.as_deref(),
+            is_active: update.is_active,
+            updated_at: Some(time::now()),
+        };
+        let row = store::update_owned(&mut conn, id, user.id, &changes)
+            .await
+            .map_err(slug_conflict)?;
+        self.inner.providers.forget(id);
+        Provider::from_row(&row)
+    }
+
+    /// Deletes a provider the caller owns; conversations using it keep their history.
+    ///
+    /// # Errors
+    /// `not_found`.
+    pub async fn delete_provider(&self, user: &CurrentUser, id: Id) -> Result<()> {
+        let mut pooled = self.db().get().await?;
+        let mut conn = pooled.conn();
+        if !store::delete_owned(&mut conn, id, user.id).await? {
+            return Err(Error::not_found("provider"));
+        }
+        self.inner.providers.forget(id);
+        Ok(())
+    }
+
+    /// Makes a real call to the upstream (its model list) and reports ok or the mapped error.
+    ///
+    /// # Errors
+    /// `not_found`; the upstream's failure is reported in the result, not as an error.
+    pub async fn test_provider(&self, user: &CurrentUser, id: Id) -> Result<ProviderTestResult> {
+        let resolved = match self.resolve_provider(user.id, id).await {
+            Ok(r) => r,
+            Err(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::NotFound | ErrorCode::ProviderNotAccessible
+                ) =>
+            {
+                return Err(e);
+            }
+            Err(e) => {
+                return Ok(ProviderTestResult {
+                    ok: false,
+                    latency_ms: 0,
+                    models: vec![],
+                    error: Some((e.code, e.message)),
+                });
+            }
+        };
+        let started = Instant::now();
+        let listed = resolved.client.list_models().await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        Ok(match listed {
+            Ok(models) => ProviderTestResult {
+                ok: true,
+                latency_ms,
+                models,
+                error: None,
+            },
+            Err(e) => ProviderTestResult {
+                ok: false,
+                latency_ms,
+                models: vec![],
+                error: Some((e.code, e.message)),
+            },
+        })
+    }
+
+    /// Resolves a provider the caller may use into a live client: it must be accessible,
+    /// active, and hold a key when its vendor needs one. Clients are cached per provider and
+    /// rebuilt when the row changes.
+    ///
+    /// # Errors
+    /// `provider_not_accessible` (404) for another user's or a missing provider;
+    /// `provider_inactive`; `provider_key_missing`; `unsafe_base_url`.
+    pub async fn resolve_provider(&self, user_id: Id, id: Id) -> Result<ResolvedProvider> {
+        let row = {
+            let mut pooled = self.db().get().await?;
+            let mut conn = pooled.conn();
+            store::find_accessible(&mut conn, id, user_id)
+                .await
+                .map_err(|e| match e {
+                    aihub_store::StoreError::NotFound => Error {
+                        param: Some("provider_id".into()),
+                        ..Error::new(ErrorCode::ProviderNotAccessible, "provider not found")
+                    },
+                    other => other.into(),
+                })?
+        };
+        let provider = Provider::from_row(&row)?;
+        if !provider.is_active {
+            return Err(Error::new(
+                ErrorCode::ProviderInactive,
+                "provider is inactive",
+            ));
+        }
+        if let Some(client) = self.inner.providers.get(row.id, row.updated_at) {
+            return Ok(ResolvedProvider { provider, client });
+        }
+        let api_key = match &row.api_key_ciphertext {
+            Some(ct) => Some(self.inner.cipher.decrypt(row.owner_id, row.id, ct)?),
+            None if provider.kind.requires_api_key() => {
+                return Err(Error::new(
+                    ErrorCode::ProviderKeyMissing,
+                    "provider has no API key",
+                ));
+            }
+            None => None,
+        };
+        let timeout = provider
+            .config
+            .timeout_s
+            .map(|s| Duration::from_secs(u64::from(s)))
+            .unwrap_or(self.config().default_provider_timeout);
+        let settings = ProviderSettings {
+            kind: provider.kind,
+            base_url: provider.base_url.clone(),
+            api_key,
+            headers: provider.config.headers.clone(),
+            timeout,
+            allow_private_network: provider.scope == ProviderScope::Organization,
+        };
+        let client = build_provider(settings)?;
+        self.inner
+            .providers
+            .put(row.id, row.updated_at, client.clone());
+        Ok(ResolvedProvider { provider, client })
+    }
+}
+
+fn not_found(e: aihub_store::StoreError, what: &str) -> Error {
+    match e {
+        aihub_store::StoreError::NotFound => Error::not_found(what),
+        other => other.into(),
+    }
+}
+
+fn slug_conflict(e: aihub_store::StoreError) -> Error {
+    match e {
+        aihub_store::StoreError::UniqueViolation(_) => Error {
+            param: Some("slug".into()),
+            ..Error::new(
+                ErrorCode::Conflict,
+                "you already have a provider with this slug",
+            )
+        },
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("OpenAI GPT-4"), "openai-gpt-4");
+        assert_eq!(slugify("  Local  SmolLM2! "), "local-smollm2");
+        assert!(valid_slug("my-openai").is_ok());
+        assert!(valid_slug("-bad").is_err());
+        assert!(valid_slug("Bad").is_err());
+    }
+}

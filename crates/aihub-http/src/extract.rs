@@ -1,0 +1,191 @@
+//! Request extractors: the authenticated caller, JSON and query bodies whose errors name the
+//! field (422), and path ids (a malformed id is a 404, like a missing one).
+
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use aihub_core::auth::CurrentUser;
+use aihub_core::{App, Error};
+use aihub_domain::ErrorCode;
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+/// The caller of a management route, from `Authorization: Bearer <access token>`.
+pub struct AuthUser(pub CurrentUser);
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+pub(crate) fn app_of(req: &HttpRequest) -> Result<App, ApiError> {
+    req.app_data::<web::Data<App>>()
+        .map(|d| d.get_ref().clone())
+        .ok_or_else(|| ApiError(Error::internal("application state missing")))
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let app = app_of(req);
+        Box::pin(async move {
+            let app = app?;
+            let token = token
+                .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "missing bearer token"))?;
+            Ok(AuthUser(app.authenticate(&token).await?))
+        })
+    }
+}
+
+/// A JSON body. Malformed JSON, a wrong type, a missing or unknown field give 422 with the
+/// field in `param`; a body over the limit gives 413.
+pub struct ValidJson<T>(pub T);
+
+/// Turns a serde error at `path` into a 422 naming the field.
+fn field_error(path: &str, message: &str) -> ApiError {
+    // `unknown field `x``/`missing field `x`` name the field in the message, not the path.
+    let named = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
+    let param = match (named, path) {
+        (Some(name), "." | "") => name.to_owned(),
+        (Some(name), p) => format!("{p}.{name}"),
+        (None, p) => p.to_owned(),
+    };
+    let clean = message.split(" at line ").next().unwrap_or(message);
+    let param = (!param.is_empty() && param != ".").then_some(param);
+    let msg = match &param {
+        Some(p) => format!("invalid value for `{p}`: {clean}"),
+        None => format!("invalid JSON body: {clean}"),
+    };
+    ApiError(Error {
+        param,
+        ..Error::new(ErrorCode::ValidationError, msg)
+    })
+}
+
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::InvalidJson,
+            "request body is empty; expected a JSON object",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {inner}"))
+        } else {
+            field_error(&path, &inner.to_string())
+        }
+    })
+}
+
+pub(crate) fn payload_error(e: actix_web::error::PayloadError) -> ApiError {
+    match e {
+        actix_web::error::PayloadError::Overflow => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "request body is over the size limit",
+        ),
+        other => ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("could not read the request body: {other}"),
+        ),
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.to_ascii_lowercase().contains("json"))
+            .unwrap_or(true);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes =
+                bytes
+                    .await
+                    .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
+                        Some(actix_web::error::PayloadError::Overflow) => {
+                            payload_error(actix_web::error::PayloadError::Overflow)
+                        }
+                        _ => ApiError::new(
+                            ErrorCode::PayloadTooLarge,
+                            format!("could not read the request body: {e}"),
+                        ),
+                    })?;
+            if !content_type_ok {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidJson,
+                    "content type must be application/json",
+                ));
+            }
+            Ok(ValidJson(parse_json(&bytes)?))
+        })
+    }
+}
+
+/// A query string; an invalid parameter gives 422 naming it.
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ValidQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
+        let result = serde_path_to_error::deserialize(de)
+            .map(ValidQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                field_error(&path, &e.into_inner().to_string())
+            });
+        std::future::ready(result)
+    }
+}
+
+/// A numeric id in the path. Anything else answers 404, the same as a missing id.
+pub struct PathId(pub i64);
+
+impl FromRequest for PathId {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .match_info()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .filter(|id| *id > 0);
+        std::future::ready(
+            id.map(PathId)
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "not found")),
+        )
+    }
+}
+
+/// The peer address, for login throttling (the socket address; proxies are not trusted).
+pub(crate) fn client_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}

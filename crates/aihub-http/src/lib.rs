@@ -1,0 +1,16 @@
+//! AI Hub's HTTP layer: actix-web handlers, DTOs, the caller extractors, SSE, the error body,
+//! and the OpenAPI document generated from the same route registration that serves requests.
+//!
+//! This is the only crate that knows HTTP status codes ([`error::status_and_type`]).
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+mod server;
+pub mod sse;
+
+pub use openapi::openapi_document;
+pub use server::{HttpOptions, server};

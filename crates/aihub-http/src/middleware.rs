@@ -1,0 +1,111 @@
+//! Request ids, access log, and the request id inside error bodies.
+
+use crate::error::ErrorBody;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use std::time::Instant;
+
+/// The request id header.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the current request: the client's `X-Request-Id` when it sent a sane one
+/// (≤ 128 of `[A-Za-z0-9._:-]`), else a generated one. `unique` is what usage records use: the
+/// same as `id` when generated, else `id` plus a random suffix, since clients may reuse ids.
+#[derive(Debug, Clone)]
+pub struct RequestId {
+    /// Echoed in `X-Request-Id` and error bodies.
+    pub id: String,
+    /// Unique per request.
+    pub unique: String,
+}
+
+fn sane(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+}
+
+impl FromRequest for RequestId {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| {
+                let id = aihub_core::crypto::random_token(12);
+                RequestId {
+                    unique: id.clone(),
+                    id,
+                }
+            });
+        std::future::ready(Ok(id))
+    }
+}
+
+/// Assigns the request id, logs the request, echoes `X-Request-Id` on every response, and
+/// writes it into error bodies.
+pub async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let given = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| sane(v))
+        .map(str::to_owned);
+    let rid = match given {
+        Some(id) => RequestId {
+            unique: format!("{id}.{}", aihub_core::crypto::random_token(6)),
+            id,
+        },
+        None => {
+            let id = aihub_core::crypto::random_token(12);
+            RequestId {
+                unique: id.clone(),
+                id,
+            }
+        }
+    };
+    req.extensions_mut().insert(rid.clone());
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let res = next.call(req).await?;
+    let status = res.status();
+    let error_body = res.response().extensions().get::<ErrorBody>().cloned();
+    let mut res = match error_body {
+        Some(ErrorBody(mut body)) => {
+            body.request_id = Some(rid.id.clone());
+            let (http_req, old) = res.into_parts();
+            let mut builder = HttpResponse::build(old.status());
+            for (name, value) in old.headers() {
+                if name != actix_web::http::header::CONTENT_LENGTH {
+                    builder.append_header((name.clone(), value.clone()));
+                }
+            }
+            ServiceResponse::new(http_req, builder.json(body))
+        }
+        None => res.map_into_boxed_body(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&rid.id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    tracing::info!(
+        request_id = %rid.id,
+        %method,
+        path = %path,
+        status = status.as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(res)
+}

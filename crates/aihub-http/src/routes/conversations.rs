@@ -1,0 +1,575 @@
+//! `/api/v1/conversations`: threads with replies sent whole or streamed over SSE, and stop
+//! (seed 000 threads, seed 001 sessions, seed 004 conversations).
+
+use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::error::{ApiResult, ErrorResponse};
+use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery};
+use crate::middleware::RequestId;
+use crate::sse;
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use aihub_core::App;
+use aihub_core::conversations::{
+    ConversationUpdate, NewConversationInput, RequestContext, SendInput,
+};
+use aihub_core::store::conversations::{ConversationFilter, ConversationOrder, ConversationRow};
+use aihub_core::store::messages::MessageRow;
+use aihub_domain::Money;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+
+/// A message. `cost` is in currency units for display; `cost_nanos` is exact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    /// Id.
+    pub id: i64,
+    /// Conversation.
+    pub conversation_id: i64,
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// Text (for a stopped or failed reply: the text so far).
+    pub content: String,
+    /// `complete`, `streaming`, `stopped` or `failed`.
+    pub status: String,
+    /// Model that wrote it.
+    pub model: Option<String>,
+    /// Provider id that wrote it.
+    pub provider_id: Option<i64>,
+    /// Provider kind that wrote it.
+    pub provider: Option<String>,
+    /// Input tokens of the generation.
+    pub prompt_tokens: Option<i64>,
+    /// Output tokens of the generation.
+    pub completion_tokens: Option<i64>,
+    /// Both.
+    pub total_tokens: Option<i64>,
+    /// Cost in currency units (display only).
+    pub cost: Option<f64>,
+    /// Exact cost in nano-units (10^-9) of the currency.
+    pub cost_nanos: Option<i64>,
+    /// Why generation ended.
+    pub finish_reason: Option<String>,
+    /// Generation time in milliseconds.
+    pub response_time_ms: Option<i64>,
+    /// JSON object (token breakdown, `with_context`, …).
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&MessageRow> for MessageResponse {
+    fn from(m: &MessageRow) -> Self {
+        MessageResponse {
+            id: m.id,
+            conversation_id: m.conversation_id,
+            role: m.role.clone(),
+            content: m.content.clone(),
+            status: m.status.clone(),
+            model: m.model.clone(),
+            provider_id: m.provider_id,
+            provider: m.provider_kind.clone(),
+            prompt_tokens: m.prompt_tokens,
+            completion_tokens: m.completion_tokens,
+            total_tokens: match (m.prompt_tokens, m.completion_tokens) {
+                (Some(p), Some(c)) => Some(p + c),
+                _ => None,
+            },
+            cost: m.cost_nanos.map(|n| Money(n).as_units_f64()),
+            cost_nanos: m.cost_nanos,
+            finish_reason: m.finish_reason.clone(),
+            response_time_ms: m.response_time_ms,
+            metadata: serde_json::from_str(&m.metadata).unwrap_or_else(|_| serde_json::json!({})),
+            created_at: ts(m.created_at),
+        }
+    }
+}
+
+/// A conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationResponse {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Title.
+    pub title: String,
+    /// Provider replies come from.
+    pub provider_id: Option<i64>,
+    /// Model replies come from.
+    pub model: Option<String>,
+    /// System prompt.
+    pub system_prompt: Option<String>,
+    /// Reply token cap.
+    pub max_tokens: Option<i64>,
+    /// Temperature.
+    pub temperature: Option<f64>,
+    /// Pinned.
+    pub is_pinned: bool,
+    /// Archived.
+    pub is_archived: bool,
+    /// JSON object (`tags`, `description`, …).
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+    /// Stored messages.
+    pub message_count: i64,
+    /// Newest message time.
+    pub last_message_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ConversationRow> for ConversationResponse {
+    fn from(c: &ConversationRow) -> Self {
+        ConversationResponse {
+            id: c.id,
+            user_id: c.user_id,
+            title: c.title.clone(),
+            provider_id: c.provider_id,
+            model: c.model.clone(),
+            system_prompt: c.system_prompt.clone(),
+            max_tokens: c.max_tokens,
+            temperature: c.temperature,
+            is_pinned: c.is_pinned,
+            is_archived: c.is_archived,
+            metadata: serde_json::from_str(&c.metadata).unwrap_or_else(|_| serde_json::json!({})),
+            message_count: c.message_count,
+            last_message_at: c.last_message_at.map(ts),
+            created_at: ts(c.created_at),
+            updated_at: ts(c.updated_at),
+        }
+    }
+}
+
+/// A conversation with its messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationDetailResponse {
+    /// The conversation.
+    #[serde(flatten)]
+    pub conversation: ConversationResponse,
+    /// Its messages, oldest first.
+    pub messages: Vec<MessageResponse>,
+}
+
+/// Body of `POST /conversations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversationRequest {
+    /// Title (default: the start of `initial_message`).
+    pub title: Option<String>,
+    /// Provider (must be yours or granted to you).
+    pub provider_id: Option<i64>,
+    /// Model (default: the provider's `default_model`).
+    pub model: Option<String>,
+    /// System prompt.
+    pub system_prompt: Option<String>,
+    /// First user message, stored without generating a reply.
+    pub initial_message: Option<String>,
+    /// Reply token cap.
+    pub max_tokens: Option<i64>,
+    /// Temperature 0–2.
+    pub temperature: Option<f64>,
+    /// Pinned.
+    pub is_pinned: Option<bool>,
+    /// Archived.
+    pub is_archived: Option<bool>,
+    /// JSON object, e.g. `{"tags": ["python"], "description": "…"}`.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Body of `PUT|PATCH /conversations/{id}`; absent fields are left, `null` clears.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConversationRequest {
+    /// Title.
+    pub title: Option<String>,
+    /// Provider.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub provider_id: Option<Option<i64>>,
+    /// Model.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub model: Option<Option<String>>,
+    /// System prompt.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub system_prompt: Option<Option<String>>,
+    /// Reply token cap.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub max_tokens: Option<Option<i64>>,
+    /// Temperature.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub temperature: Option<Option<f64>>,
+    /// Pinned.
+    pub is_pinned: Option<bool>,
+    /// Archived.
+    pub is_archived: Option<bool>,
+    /// Metadata object (replaced whole).
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Query of `GET /conversations`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationListQuery {
+    /// 1-based page (default 1).
+    pub page: Option<u32>,
+    /// Rows per page (default 20, max 100).
+    pub page_size: Option<u32>,
+    /// Rows to skip (seed style).
+    pub skip: Option<u32>,
+    /// Rows to return (seed style).
+    pub limit: Option<u32>,
+    /// Only archived / not archived.
+    pub is_archived: Option<bool>,
+    /// Only pinned / not pinned.
+    pub is_pinned: Option<bool>,
+    /// Only this provider.
+    pub provider_id: Option<i64>,
+    /// Case-insensitive substring of the title.
+    pub search: Option<String>,
+    /// `updated_at`, `-updated_at`, `created_at`, `-created_at`, `title`, `-title`,
+    /// `last_message_at`, `-last_message_at`. Default: pinned first, then `-updated_at`.
+    pub ordering: Option<String>,
+}
+
+/// Body of `POST /conversations/{id}/send` and `/stream`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    /// The message (seed 001's `message` is accepted too).
+    #[serde(alias = "message")]
+    pub content: String,
+    /// Overrides the system prompt for this reply.
+    pub system_prompt: Option<String>,
+    /// Overrides the reply token cap.
+    pub max_tokens: Option<i64>,
+    /// Overrides the temperature.
+    pub temperature: Option<f64>,
+}
+
+/// Query of `POST /conversations/{id}/send`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SendQuery {
+    /// Send the stored history as context (default true).
+    pub use_context: Option<bool>,
+}
+
+/// Query of `POST /conversations/{id}/stream`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// Send the stored history as context (default true).
+    pub use_context: Option<bool>,
+    /// Cap on the whole generation, in seconds (default 120, max 3600).
+    pub timeout: Option<u64>,
+}
+
+/// Answer of `POST /conversations/{id}/send`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangeResponse {
+    /// The stored user message.
+    pub user_message: MessageResponse,
+    /// The stored reply, with tokens and cost.
+    pub assistant_message: MessageResponse,
+}
+
+/// Answer of `POST /conversations/{id}/stream/stop`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StopResponse {
+    /// `stopped`, or `not_streaming` when nothing was running.
+    pub status: &'static str,
+    /// Whether a running stream was stopped.
+    pub stopped: bool,
+    /// The stored partial reply.
+    pub message: Option<MessageResponse>,
+}
+
+fn parse_ordering(s: Option<&str>) -> ApiResult<ConversationOrder> {
+    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(ConversationOrder::PinnedThenRecent);
+    };
+    let (asc, field) = match s.strip_prefix('-') {
+        Some(f) => (false, f),
+        None => (true, s),
+    };
+    Ok(match field {
+        "updated_at" => ConversationOrder::UpdatedAt(asc),
+        "created_at" => ConversationOrder::CreatedAt(asc),
+        "title" => ConversationOrder::Title(asc),
+        "last_message_at" => ConversationOrder::LastMessageAt(asc),
+        _ => {
+            return Err(aihub_core::Error::validation(
+                "ordering",
+                "ordering must be one of updated_at, created_at, title, last_message_at, optionally prefixed with -",
+            )
+            .into());
+        }
+    })
+}
+
+fn send_input(b: SendMessageRequest) -> SendInput {
+    SendInput {
+        content: b.content,
+        system_prompt: b.system_prompt,
+        max_tokens: b.max_tokens,
+        temperature: b.temperature,
+    }
+}
+
+/// Lists the caller's conversations.
+#[utoipa::path(tag = "conversations", operation_id = "list_conversations", security(("bearer" = []), ("oauth2" = [])), params(ConversationListQuery),
+    responses((status = 200, body = ListResponse<ConversationResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[get("/conversations")]
+pub async fn list_conversations(
+    app: web::Data<App>,
+    user: AuthUser,
+    q: ValidQuery<ConversationListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.0;
+    let (page_req, page, size) = PageParams {
+        page: q.page,
+        page_size: q.page_size,
+        skip: q.skip,
+        limit: q.limit,
+    }
+    .resolve()?;
+    let order = parse_ordering(q.ordering.as_deref())?;
+    let filter = ConversationFilter {
+        is_archived: q.is_archived,
+        is_pinned: q.is_pinned,
+        provider_id: q.provider_id,
+        search: q.search.filter(|s| !s.trim().is_empty()),
+    };
+    let rows = app
+        .list_conversations(&user.0, &filter, order, page_req)
+        .await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        pagination: pagination(page, size, rows.total),
+        items: rows
+            .items
+            .iter()
+            .map(ConversationResponse::from)
+            .collect::<Vec<_>>(),
+    }))
+}
+
+/// Creates a conversation (`initial_message` is stored, no reply is generated).
+#[utoipa::path(tag = "conversations", operation_id = "create_conversation", security(("bearer" = []), ("oauth2" = [])), request_body = CreateConversationRequest,
+    responses((status = 201, body = ConversationDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[post("/conversations")]
+pub async fn create_conversation(
+    app: web::Data<App>,
+    user: AuthUser,
+    body: ValidJson<CreateConversationRequest>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let d = app
+        .create_conversation(
+            &user.0,
+            NewConversationInput {
+                title: b.title,
+                provider_id: b.provider_id,
+                model: b.model,
+                system_prompt: b.system_prompt,
+                initial_message: b.initial_message,
+                max_tokens: b.max_tokens,
+                temperature: b.temperature,
+                is_pinned: b.is_pinned,
+                is_archived: b.is_archived,
+                metadata: b.metadata,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(ConversationDetailResponse {
+        conversation: ConversationResponse::from(&d.conversation),
+        messages: d.messages.iter().map(MessageResponse::from).collect(),
+    }))
+}
+
+/// One conversation with its messages.
+#[utoipa::path(tag = "conversations", operation_id = "get_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = ConversationDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[get("/conversations/{id}")]
+pub async fn get_conversation(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let d = app.get_conversation(&user.0, id.0).await?;
+    Ok(HttpResponse::Ok().json(ConversationDetailResponse {
+        conversation: ConversationResponse::from(&d.conversation),
+        messages: d.messages.iter().map(MessageResponse::from).collect(),
+    }))
+}
+
+async fn do_update(
+    app: &App,
+    user: &AuthUser,
+    id: i64,
+    b: UpdateConversationRequest,
+) -> ApiResult<HttpResponse> {
+    let row = app
+        .update_conversation(
+            &user.0,
+            id,
+            ConversationUpdate {
+                title: b.title,
+                provider_id: b.provider_id,
+                model: b.model,
+                system_prompt: b.system_prompt,
+                max_tokens: b.max_tokens,
+                temperature: b.temperature,
+                is_pinned: b.is_pinned,
+                is_archived: b.is_archived,
+                metadata: b.metadata,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(ConversationResponse::from(&row)))
+}
+
+/// Partially updates a conversation.
+#[utoipa::path(tag = "conversations", operation_id = "update_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateConversationRequest,
+    responses((status = 200, body = ConversationResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[patch("/conversations/{id}")]
+pub async fn patch_conversation(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    body: ValidJson<UpdateConversationRequest>,
+) -> ApiResult<HttpResponse> {
+    do_update(&app, &user, id.0, body.0).await
+}
+
+/// Updates a conversation (partial, as PATCH; seed 000/004 use PUT).
+#[utoipa::path(tag = "conversations", operation_id = "replace_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateConversationRequest,
+    responses((status = 200, body = ConversationResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[put("/conversations/{id}")]
+pub async fn put_conversation(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    body: ValidJson<UpdateConversationRequest>,
+) -> ApiResult<HttpResponse> {
+    do_update(&app, &user, id.0, body.0).await
+}
+
+/// Deletes a conversation and its messages.
+#[utoipa::path(tag = "conversations", operation_id = "delete_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[delete("/conversations/{id}")]
+pub async fn delete_conversation(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    app.delete_conversation(&user.0, id.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Sends a message and returns both stored messages once the reply is complete.
+#[utoipa::path(tag = "conversations", operation_id = "send_message", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id"), SendQuery), request_body = SendMessageRequest,
+    responses((status = 200, body = ExchangeResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
+#[post("/conversations/{id}/send")]
+pub async fn send_message(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    rid: RequestId,
+    q: ValidQuery<SendQuery>,
+    body: ValidJson<SendMessageRequest>,
+) -> ApiResult<HttpResponse> {
+    let ctx = RequestContext {
+        request_id: rid.unique,
+        api_key_id: None,
+    };
+    let ex = app
+        .send_message(
+            &user.0,
+            id.0,
+            send_input(body.0),
+            q.0.use_context.unwrap_or(true),
+            &ctx,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(ExchangeResponse {
+        user_message: MessageResponse::from(&ex.user_message),
+        assistant_message: MessageResponse::from(&ex.assistant_message),
+    }))
+}
+
+/// Sends a message and streams the reply as SSE: `data: {json}` events of type `start`
+/// (ids), `content`, `usage`, then `done` or `error`. Errors before the stream starts are
+/// ordinary error responses.
+#[utoipa::path(tag = "conversations", operation_id = "stream_conversation_reply", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id"), StreamQuery), request_body = SendMessageRequest,
+    responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = sse::StreamEventDoc), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
+#[post("/conversations/{id}/stream")]
+pub async fn stream_reply(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    rid: RequestId,
+    q: ValidQuery<StreamQuery>,
+    body: ValidJson<SendMessageRequest>,
+) -> ApiResult<HttpResponse> {
+    let timeout = match q.0.timeout {
+        Some(0) | Some(3601..) => {
+            return Err(aihub_core::Error::validation(
+                "timeout",
+                "timeout must be between 1 and 3600 seconds",
+            )
+            .into());
+        }
+        Some(s) => Duration::from_secs(s),
+        None => Duration::from_secs(120),
+    };
+    let ctx = RequestContext {
+        request_id: rid.unique,
+        api_key_id: None,
+    };
+    let reply = app
+        .stream_reply(
+            &user.0,
+            id.0,
+            send_input(body.0),
+            q.0.use_context.unwrap_or(true),
+            Some(timeout),
+            ctx,
+        )
+        .await?;
+    Ok(sse::response(reply.events))
+}
+
+/// Stops the reply streaming in this conversation; the partial text is kept as `stopped`
+/// and billed for what was generated.
+#[utoipa::path(tag = "conversations", operation_id = "stop_conversation_stream", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = StopResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[post("/conversations/{id}/stream/stop")]
+pub async fn stop_stream(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let out = app.stop_stream(&user.0, id.0).await?;
+    Ok(HttpResponse::Ok().json(StopResponse {
+        status: if out.stopped {
+            "stopped"
+        } else {
+            "not_streaming"
+        },
+        stopped: out.stopped,
+        message: out.message.as_ref().map(MessageResponse::from),
+    }))
+}

@@ -1,0 +1,7 @@
+//! Route handlers, one module per resource. Each handler is thin: parse, authorize, call one
+//! use case, map.
+
+pub mod auth;
+pub mod conversations;
+pub mod health;
+pub mod providers;

@@ -1,0 +1,331 @@
+//! `/api/v1/providers`: upstream connections (seed 000 "API keys", seed 004 "providers").
+
+use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::error::{ApiResult, ErrorResponse};
+use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use aihub_core::App;
+use aihub_core::providers::{NewProviderInput, Provider, ProviderUpdate};
+use aihub_core::store::providers::ProviderFilter;
+use aihub_domain::{ErrorCode, ProviderConfig, ProviderKind, ProviderScope};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A provider. The API key is write-only: only its masked form comes back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderResponse {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Slug: the `<slug>/` prefix of model names.
+    pub slug: String,
+    /// Wire family.
+    pub kind: ProviderKind,
+    /// `personal` or `organization`.
+    pub scope: ProviderScope,
+    /// Creator.
+    pub created_by: i64,
+    /// Masked API key (`sk-a…wxyz`), when one is stored.
+    pub api_key: Option<String>,
+    /// Whether an API key is stored.
+    pub has_api_key: bool,
+    /// Base URL as configured (`null`: the vendor's default).
+    pub base_url: Option<String>,
+    /// The URL requests actually go to.
+    pub effective_base_url: Option<String>,
+    /// Settings.
+    pub config: ProviderConfig,
+    /// Switched on.
+    pub is_active: bool,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Provider> for ProviderResponse {
+    fn from(p: Provider) -> Self {
+        ProviderResponse {
+            id: p.id,
+            effective_base_url: p.effective_base_url(),
+            name: p.name,
+            slug: p.slug,
+            kind: p.kind,
+            scope: p.scope,
+            created_by: p.owner_id,
+            has_api_key: p.api_key_masked.is_some(),
+            api_key: p.api_key_masked,
+            base_url: p.base_url,
+            config: p.config,
+            is_active: p.is_active,
+            created_at: ts(p.created_at),
+            updated_at: ts(p.updated_at),
+        }
+    }
+}
+
+/// Body of `POST /providers`. Seed 004's `provider_type` and `api_base_url` are accepted as
+/// aliases of `kind` and `base_url`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProviderRequest {
+    /// Display name.
+    pub name: String,
+    /// Slug (a-z, 0-9, `-`, `_`); derived from the name when absent.
+    pub slug: Option<String>,
+    /// Wire family.
+    #[serde(alias = "provider_type")]
+    pub kind: ProviderKind,
+    /// Scope (default `personal`; `organization` is admin-only).
+    pub scope: Option<ProviderScope>,
+    /// The vendor API key (write-only).
+    #[schema(value_type = Option<String>)]
+    pub api_key: Option<SecretString>,
+    /// Base URL (OpenAI family includes `/v1`); required for `openai_compatible`.
+    #[serde(alias = "api_base_url")]
+    pub base_url: Option<String>,
+    /// Settings.
+    pub config: Option<ProviderConfig>,
+    /// Switched on (default true).
+    pub is_active: Option<bool>,
+}
+
+/// Body of `PUT|PATCH /providers/{id}`; absent fields are left as they are, `null` clears
+/// `api_key` or `base_url`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProviderRequest {
+    /// Display name.
+    pub name: Option<String>,
+    /// Slug.
+    pub slug: Option<String>,
+    /// New API key; `null` removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub api_key: Option<Option<SecretString>>,
+    /// New base URL; `null` returns to the vendor default.
+    #[serde(default, deserialize_with = "double_option", alias = "api_base_url")]
+    #[schema(value_type = Option<String>)]
+    pub base_url: Option<Option<String>>,
+    /// Settings (replaced as a whole).
+    pub config: Option<ProviderConfig>,
+    /// Switched on.
+    pub is_active: Option<bool>,
+}
+
+/// Query of `GET /providers`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderListQuery {
+    /// 1-based page (default 1).
+    pub page: Option<u32>,
+    /// Rows per page (default 20, max 100).
+    pub page_size: Option<u32>,
+    /// Rows to skip (seed style; wins over `page`).
+    pub skip: Option<u32>,
+    /// Rows to return (seed style; wins over `page_size`).
+    pub limit: Option<u32>,
+    /// Only this scope.
+    pub scope: Option<ProviderScope>,
+    /// Only this kind.
+    #[serde(alias = "provider_type")]
+    pub kind: Option<ProviderKind>,
+    /// Only active or inactive ones.
+    pub is_active: Option<bool>,
+}
+
+/// Result of `POST /providers/{id}/test`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderTestResponse {
+    /// Whether the upstream answered.
+    pub ok: bool,
+    /// Round trip in milliseconds.
+    pub latency_ms: u64,
+    /// Model ids the upstream listed.
+    pub models: Vec<String>,
+    /// The mapped error, when not ok.
+    pub error: Option<ProviderTestError>,
+}
+
+/// A failed provider test.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderTestError {
+    /// Mapped code (`provider_key_invalid`, `upstream_unavailable`, …).
+    pub code: ErrorCode,
+    /// Safe message.
+    pub message: String,
+}
+
+/// Creates a provider; the key is encrypted at rest and never returned.
+#[utoipa::path(tag = "providers", operation_id = "create_provider", security(("bearer" = []), ("oauth2" = [])), request_body = CreateProviderRequest,
+    responses((status = 201, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[post("/providers")]
+pub async fn create_provider(
+    app: web::Data<App>,
+    user: AuthUser,
+    body: ValidJson<CreateProviderRequest>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let p = app
+        .create_provider(
+            &user.0,
+            NewProviderInput {
+                name: b.name,
+                slug: b.slug,
+                kind: b.kind,
+                scope: b.scope.unwrap_or(ProviderScope::Personal),
+                api_key: b.api_key,
+                base_url: b.base_url,
+                config: b.config.unwrap_or_default(),
+                is_active: b.is_active,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(ProviderResponse::from(p)))
+}
+
+/// Lists the caller's own providers.
+#[utoipa::path(tag = "providers", operation_id = "list_providers", security(("bearer" = []), ("oauth2" = [])), params(ProviderListQuery),
+    responses((status = 200, body = ListResponse<ProviderResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[get("/providers")]
+pub async fn list_providers(
+    app: web::Data<App>,
+    user: AuthUser,
+    q: ValidQuery<ProviderListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.0;
+    let (page_req, page, size) = PageParams {
+        page: q.page,
+        page_size: q.page_size,
+        skip: q.skip,
+        limit: q.limit,
+    }
+    .resolve()?;
+    let filter = ProviderFilter {
+        scope: q.scope.map(|s| s.as_str().to_owned()),
+        kind: q.kind.map(|k| k.as_str().to_owned()),
+        is_active: q.is_active,
+    };
+    let rows = app.list_providers(&user.0, &filter, page_req).await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        pagination: pagination(page, size, rows.total),
+        items: rows
+            .items
+            .into_iter()
+            .map(ProviderResponse::from)
+            .collect::<Vec<_>>(),
+    }))
+}
+
+/// Every active provider the caller may use: own ones and organization ones granted to them.
+#[utoipa::path(tag = "providers", operation_id = "list_available_providers", security(("bearer" = []), ("oauth2" = [])),
+    responses((status = 200, body = Vec<ProviderResponse>), (status = 401, body = ErrorResponse)))]
+#[get("/providers/available")]
+pub async fn available_providers(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let items: Vec<ProviderResponse> = app
+        .available_providers(&user.0)
+        .await?
+        .into_iter()
+        .map(ProviderResponse::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// One provider the caller owns or was granted.
+#[utoipa::path(tag = "providers", operation_id = "get_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")),
+    responses((status = 200, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[get("/providers/{id}")]
+pub async fn get_provider(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(ProviderResponse::from(
+        app.get_provider(&user.0, id.0).await?,
+    )))
+}
+
+async fn do_update(
+    app: &App,
+    user: &AuthUser,
+    id: i64,
+    b: UpdateProviderRequest,
+) -> ApiResult<HttpResponse> {
+    let p = app
+        .update_provider(
+            &user.0,
+            id,
+            ProviderUpdate {
+                name: b.name,
+                slug: b.slug,
+                api_key: b.api_key,
+                base_url: b.base_url,
+                config: b.config,
+                is_active: b.is_active,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(ProviderResponse::from(p)))
+}
+
+/// Updates a provider the caller owns (same partial semantics as PATCH, as in seed 004).
+#[utoipa::path(tag = "providers", operation_id = "replace_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")), request_body = UpdateProviderRequest,
+    responses((status = 200, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[put("/providers/{id}")]
+pub async fn put_provider(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    body: ValidJson<UpdateProviderRequest>,
+) -> ApiResult<HttpResponse> {
+    do_update(&app, &user, id.0, body.0).await
+}
+
+/// Partially updates a provider the caller owns.
+#[utoipa::path(tag = "providers", operation_id = "update_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")), request_body = UpdateProviderRequest,
+    responses((status = 200, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[patch("/providers/{id}")]
+pub async fn patch_provider(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    body: ValidJson<UpdateProviderRequest>,
+) -> ApiResult<HttpResponse> {
+    do_update(&app, &user, id.0, body.0).await
+}
+
+/// Deletes a provider the caller owns.
+#[utoipa::path(tag = "providers", operation_id = "delete_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")),
+    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[delete("/providers/{id}")]
+pub async fn delete_provider(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    app.delete_provider(&user.0, id.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Calls the upstream's model list and reports ok or the mapped error (seed 001's key test).
+#[utoipa::path(tag = "providers", operation_id = "test_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")),
+    responses((status = 200, body = ProviderTestResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+#[post("/providers/{id}/test")]
+pub async fn test_provider(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let r = app.test_provider(&user.0, id.0).await?;
+    Ok(HttpResponse::Ok().json(ProviderTestResponse {
+        ok: r.ok,
+        latency_ms: r.latency_ms,
+        models: r.models.into_iter().map(|m| m.id).collect(),
+        error: r
+            .error
+            .map(|(code, message)| ProviderTestError { code, message }),
+    }))
+}

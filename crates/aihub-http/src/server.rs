@@ -1,0 +1,149 @@
+//! The actix-web server: routes, middleware, limits, Swagger UI.
+
+use crate::error::render;
+use crate::routes::{auth, conversations, health, providers};
+use actix_web::{HttpRequest, HttpResponse, web};
+use aihub_core::App;
+use aihub_domain::ErrorCode;
+use std::time::Duration;
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Largest accepted request body in bytes (default 10 MiB); larger gets 413.
+    pub body_limit_bytes: usize,
+    /// HTTP worker threads (default: one per core).
+    pub workers: usize,
+    /// How long a graceful stop waits for open requests (streams) before closing them.
+    pub shutdown_timeout: Duration,
+    /// Origins allowed by CORS; empty (the default) sends no CORS headers at all.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            body_limit_bytes: 10 * 1024 * 1024,
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            shutdown_timeout: Duration::from_secs(30),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+/// Registers every documented route. The OpenAPI document is collected from this same
+/// function, so routes and document cannot drift.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(health::health).service(health::ready).service(
+        scope::scope("/api/v1")
+            .service(auth::register)
+            .service(auth::login)
+            .service(auth::token)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(auth::me)
+            .service(auth::get_users_me)
+            .service(auth::update_users_me)
+            // `available` before `{id}`: routes match in registration order.
+            .service(providers::available_providers)
+            .service(providers::list_providers)
+            .service(providers::create_provider)
+            .service(providers::get_provider)
+            .service(providers::put_provider)
+            .service(providers::patch_provider)
+            .service(providers::delete_provider)
+            .service(providers::test_provider)
+            .service(conversations::list_conversations)
+            .service(conversations::create_conversation)
+            .service(conversations::get_conversation)
+            .service(conversations::patch_conversation)
+            .service(conversations::put_conversation)
+            .service(conversations::delete_conversation)
+            .service(conversations::send_message)
+            .service(conversations::stream_reply)
+            .service(conversations::stop_stream),
+    );
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let _ = req;
+    render(
+        &aihub_core::Error::new(ErrorCode::RouteNotFound, "no such route"),
+        None,
+    )
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}
+
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers(["authorization", "content-type", "x-request-id", "x-api-key"])
+        .expose_headers(["x-request-id"])
+        .max_age(3600);
+    for o in origins {
+        cors = if o == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(o)
+        };
+    }
+    cors
+}
+
+/// Builds the server on `listener` (not started: await it or spawn it). Signals are not
+/// handled here: the binary stops the server through its handle, so readiness can go 503
+/// first and the app can flush usage after.
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn server(
+    app: App,
+    listener: std::net::TcpListener,
+    opts: HttpOptions,
+) -> std::io::Result<actix_web::dev::Server> {
+    let data = web::Data::new(app);
+    let limit = opts.body_limit_bytes;
+    let origins = opts.cors_origins.clone();
+    let server = actix_web::HttpServer::new(move || {
+        let (app, api) = actix_web::App::new()
+            .into_utoipa_app()
+            .openapi(crate::openapi::ApiDoc::openapi())
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(limit))
+            .configure(routes)
+            .split_for_parts();
+        app.wrap(actix_web::middleware::from_fn(
+            crate::middleware::request_id,
+        ))
+        .wrap(actix_web::middleware::Condition::new(
+            !origins.is_empty(),
+            cors(&origins),
+        ))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .route("/docs", web::get().to(docs_redirect))
+        .default_service(web::to(not_found))
+    })
+    .on_connect(|conn, _| {
+        // actix does not set TCP_NODELAY; without it the first streamed token waits ~40 ms.
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
+    .workers(opts.workers.max(1))
+    .shutdown_timeout(opts.shutdown_timeout.as_secs())
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

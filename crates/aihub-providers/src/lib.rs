@@ -1,0 +1,13 @@
+//! AI Hub provider adapters: the dyn-compatible [`ChatProvider`] trait, one adapter per vendor
+//! wire family, and [`build_provider`] which turns a stored provider into a live client.
+//!
+//! Adapters never touch the database and never put a credential or a raw upstream body into an
+//! error: [`ProviderError`] carries only a mapped code and a short, safe message.
+
+mod error;
+pub mod openai;
+mod provider;
+pub mod ssrf;
+
+pub use error::ProviderError;
+pub use provider::{ChatProvider, ChatStream, ProviderSettings, build_provider};

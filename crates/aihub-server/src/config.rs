@@ -1,0 +1,150 @@
+//! Settings: defaults, then the TOML file, then the environment (which wins).
+
+use anyhow::{Context, Result, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Everything the binary reads. Field names are the TOML keys; the environment uses
+/// `AIHUB_<KEY>` (e.g. `AIHUB_PORT`), plus `DATABASE_URL` and `REDIS_URL` unprefixed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Bind address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Data directory (SQLite file, generated secret).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default `sqlite://<data_dir>/aihub.db`.
+    pub database_url: Option<String>,
+    /// Redis (reserved for shared rate limits; unused by this build).
+    pub redis_url: Option<String>,
+    /// Deployment secret, ≥ 32 bytes; generated into the data directory when absent.
+    #[serde(skip_serializing)]
+    pub secret_key: Option<String>,
+    /// Whether anyone may register (the first account always may).
+    pub allow_registration: bool,
+    /// Comma-separated CORS origins; empty sends no CORS headers.
+    pub cors_origins: String,
+    /// tracing filter, e.g. `info` or `aihub=debug,info`.
+    pub log: String,
+    /// Largest request body in MiB.
+    pub body_limit_mb: usize,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+    /// bcrypt cost (≥ 10; 12 recommended).
+    pub bcrypt_cost: u32,
+    /// Database pool size.
+    pub db_pool_size: usize,
+    /// Seconds a graceful stop waits for open streams.
+    pub shutdown_timeout_s: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            secret_key: None,
+            allow_registration: true,
+            cors_origins: String::new(),
+            log: "info".into(),
+            body_limit_mb: 10,
+            workers: 0,
+            bcrypt_cost: 12,
+            db_pool_size: 16,
+            shutdown_timeout_s: 30,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults ← TOML file ← environment.
+    ///
+    /// # Errors
+    /// A malformed file, an unknown key, or a value of the wrong type.
+    pub fn load(file: Option<&Path>) -> Result<Settings> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                fig = fig.merge(Toml::file(path));
+            }
+            None => fig = fig.merge(Toml::file("aihub.toml")),
+        }
+        fig = fig
+            .merge(Env::prefixed("AIHUB_").ignore(&[
+                "USER_PASSWORD",
+                "TEST_PG_URL",
+                "TEST_LLM_URL",
+                "LLM_PORT",
+                "LLM_CACHE",
+            ]))
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]));
+        let settings: Settings = fig.extract().context("reading configuration")?;
+        if settings.bcrypt_cost < 4 || settings.bcrypt_cost > 31 {
+            bail!("bcrypt_cost must be between 4 and 31");
+        }
+        Ok(settings)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("aihub.db").display()))
+    }
+
+    /// Builds the core configuration and starts the app (database connected and migrated).
+    ///
+    /// # Errors
+    /// A weak secret, an unknown database scheme, an unreachable database.
+    pub async fn start_app(&self) -> Result<aihub_core::App> {
+        let secret = aihub_core::config::load_or_create_secret(
+            &self.data_dir,
+            self.secret_key.clone().map(secrecy::SecretString::from),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let mut core = aihub_core::CoreConfig::new(self.database_url(), secret);
+        core.allow_registration = self.allow_registration;
+        core.bcrypt_cost = self.bcrypt_cost;
+        core.max_db_connections = self.db_pool_size.max(1);
+        core.shutdown_grace = Duration::from_secs(self.shutdown_timeout_s);
+        let app = aihub_core::App::start(core, aihub_core::billing::PricingCatalog::builtin())
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        Ok(app)
+    }
+
+    /// HTTP server options.
+    ///
+    /// # Errors
+    /// Never today; kept fallible for validation.
+    pub fn http_options(&self) -> Result<aihub_http::HttpOptions> {
+        let mut opts = aihub_http::HttpOptions {
+            body_limit_bytes: self.body_limit_mb.max(1) * 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_s),
+            cors_origins: self
+                .cors_origins
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            ..aihub_http::HttpOptions::default()
+        };
+        if self.workers > 0 {
+            opts.workers = self.workers;
+        }
+        Ok(opts)
+    }
+}

@@ -1,0 +1,44 @@
+# AI Hub task runner. Install just with `pip install rust-just` (or cargo install just).
+# `just` with no arguments lists the recipes.
+
+# The one test command (README and .ci/run use the same). Tests run every
+# storage test on both SQLite and PostgreSQL (AIHUB_TEST_PG_URL, default
+# postgres://postgres@127.0.0.1:5432/test).
+test_cmd := "cargo test --workspace"
+
+# List the recipes
+default:
+    @just --list
+
+# Run the gateway (extra arguments go to `aihub serve`)
+run *args:
+    cargo run -p aihub-server -- serve {{args}}
+
+# Run the whole test suite (SQLite and PostgreSQL variants)
+test *args:
+    {{test_cmd}} {{args}}
+
+# Run only the PostgreSQL variants of the tests
+test-pg *args:
+    AIHUB_TEST_DATABASE=postgres {{test_cmd}} postgres {{args}}
+
+# Check formatting and lints, as CI does
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code
+fmt:
+    cargo fmt --all
+
+# Regenerate openapi/openapi.json
+openapi:
+    cargo run -p aihub-server -- openapi --output openapi/openapi.json
+
+# Start a local LLM and walk the API end to end (register, provider, chat)
+demo:
+    scripts/demo.sh
+
+# Start/stop/check the local SmolLM2 server used by demo and the e2e tests
+llm action="start":
+    scripts/local-llm.sh {{action}}
