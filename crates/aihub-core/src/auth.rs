@@ -125,17 +125,18 @@ impl LoginThrottle {
     fn check(&self, keys: &[String], max: u32, window: Duration) -> Result<()> {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         for key in keys {
-            if let Some((count, since)) = map.get(key) {
-                if *count >= max && since.elapsed() < window {
-                    let retry = window.saturating_sub(since.elapsed());
-                    return Err(Error {
-                        retry_after: Some(retry),
-                        ..Error::new(
-                            ErrorCode::RateLimitExceeded,
-                            "too many failed logins; try again later",
-                        )
-                    });
-                }
+            if let Some((count, since)) = map.get(key)
+                && *count >= max
+                && since.elapsed() < window
+            {
+                let retry = window.saturating_sub(since.elapsed());
+                return Err(Error {
+                    retry_after: Some(retry),
+                    ..Error::new(
+                        ErrorCode::RateLimitExceeded,
+                        "too many failed logins; try again later",
+                    )
+                });
             }
         }
         Ok(())
@@ -270,13 +271,13 @@ impl App {
         let username = valid_username(&input.username)?;
         let email = valid_email(&input.email)?;
         valid_password("password", &input.password)?;
-        if let Some(confirm) = &input.confirm_password {
-            if confirm != &input.password {
-                return Err(Error::validation(
-                    "confirm_password",
-                    "passwords do not match",
-                ));
-            }
+        if let Some(confirm) = &input.confirm_password
+            && confirm != &input.password
+        {
+            return Err(Error::validation(
+                "confirm_password",
+                "passwords do not match",
+            ));
         }
         let full_name = match input.full_name.as_deref() {
             Some(n) => Some(validate::text("full_name", n, 0, 100)?),

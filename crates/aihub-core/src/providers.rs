@@ -126,10 +126,13 @@ pub struct ProviderTestResult {
     pub error: Option<(ErrorCode, String)>,
 }
 
+/// A built client and the `updated_at` of the row it was built from.
+type CachedClient = (NaiveDateTime, Arc<dyn ChatProvider>);
+
 /// Built clients, keyed by provider id and invalidated when the row changes (`updated_at`).
 #[derive(Default)]
 pub(crate) struct ProviderClients {
-    clients: Mutex<HashMap<Id, (NaiveDateTime, Arc<dyn ChatProvider>)>>,
+    clients: Mutex<HashMap<Id, CachedClient>>,
 }
 
 impl ProviderClients {
@@ -198,13 +201,13 @@ fn valid_slug(slug: &str) -> Result<String> {
 fn valid_config(config: &ProviderConfig) -> Result<()> {
     validate::temperature("config.temperature", config.temperature)?;
     validate::max_tokens("config.max_tokens", config.max_tokens.map(i64::from))?;
-    if let Some(t) = config.timeout_s {
-        if !(1..=3600).contains(&t) {
-            return Err(Error::validation(
-                "config.timeout_s",
-                "config.timeout_s must be between 1 and 3600",
-            ));
-        }
+    if let Some(t) = config.timeout_s
+        && !(1..=3600).contains(&t)
+    {
+        return Err(Error::validation(
+            "config.timeout_s",
+            "config.timeout_s must be between 1 and 3600",
+        ));
     }
     for name in config.headers.keys() {
         let lower = name.to_ascii_lowercase();

@@ -77,6 +77,10 @@ pub enum DbConn<'a> {
 }
 
 /// A connection checked out of the pool; [`PooledConn::conn`] borrows it as a [`DbConn`].
+#[expect(
+    clippy::large_enum_variant,
+    reason = "lives briefly on the stack per request; boxing would allocate on every checkout"
+)]
 pub enum PooledConn {
     /// SQLite.
     Sqlite(Object<SqliteConn>),

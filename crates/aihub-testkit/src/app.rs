@@ -114,7 +114,11 @@ pub fn test_config(database_url: String) -> CoreConfig {
 /// The test HTTP options: [`aihub_http::HttpOptions::default`] with 2 workers and a 5 s
 /// shutdown timeout.
 pub fn test_http_options() -> http::HttpOptions {
-    http::HttpOptions { workers: 2, shutdown_timeout: Duration::from_secs(5), ..http::HttpOptions::default() }
+    http::HttpOptions {
+        workers: 2,
+        shutdown_timeout: Duration::from_secs(5),
+        ..http::HttpOptions::default()
+    }
 }
 
 impl TestApp {
@@ -149,7 +153,10 @@ impl TestApp {
     ) -> anyhow::Result<TestApp> {
         let db = TestDb::create(backend).await?;
         let db_url = db.url.clone();
-        let data_dir = match tempfile::Builder::new().prefix("aihub-test-data-").tempdir() {
+        let data_dir = match tempfile::Builder::new()
+            .prefix("aihub-test-data-")
+            .tempdir()
+        {
             Ok(dir) => dir,
             Err(e) => {
                 let _ = db.cleanup().await;
@@ -158,13 +165,18 @@ impl TestApp {
         };
         let mut config = test_config(db_url.clone());
         configure(&mut config);
-        let app = match aihub_core::App::start(config, aihub_core::billing::PricingCatalog::builtin()).await {
-            Ok(app) => app,
-            Err(e) => {
-                let _ = db.cleanup().await;
-                return Err(anyhow::Error::new(e).context(format!("starting the app on {backend}")));
-            }
-        };
+        let app =
+            match aihub_core::App::start(config, aihub_core::billing::PricingCatalog::builtin())
+                .await
+            {
+                Ok(app) => app,
+                Err(e) => {
+                    let _ = db.cleanup().await;
+                    return Err(
+                        anyhow::Error::new(e).context(format!("starting the app on {backend}"))
+                    );
+                }
+            };
         let served = bind_and_serve(app.clone(), http_options);
         let (base_url, server) = match served {
             Ok(ok) => ok,
@@ -191,7 +203,11 @@ impl TestApp {
             data_dir: data_dir.path().to_owned(),
             shared: Arc::new(Shared {
                 server: handle,
-                teardown: tokio::sync::Mutex::new(Some(Teardown { server_task, db, data_dir })),
+                teardown: tokio::sync::Mutex::new(Some(Teardown {
+                    server_task,
+                    db,
+                    data_dir,
+                })),
             }),
         })
     }
@@ -226,7 +242,10 @@ impl TestApp {
         };
         self.app.shutdown().await;
         let db = teardown.db.cleanup().await;
-        let dir = teardown.data_dir.close().context("removing the data directory");
+        let dir = teardown
+            .data_dir
+            .close()
+            .context("removing the data directory");
         served.and(db).and(dir)
     }
 
@@ -279,17 +298,32 @@ impl TestApp {
     }
 
     /// `POST path` with a JSON body. See [`TestApp::send`].
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value, HeaderMap) {
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value, HeaderMap) {
         self.send(Method::POST, path, token, Some(body)).await
     }
 
     /// `PUT path` with a JSON body. See [`TestApp::send`].
-    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value, HeaderMap) {
+    pub async fn put(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value, HeaderMap) {
         self.send(Method::PUT, path, token, Some(body)).await
     }
 
     /// `PATCH path` with a JSON body. See [`TestApp::send`].
-    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value, HeaderMap) {
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value, HeaderMap) {
         self.send(Method::PATCH, path, token, Some(body)).await
     }
 
@@ -313,7 +347,9 @@ impl TestApp {
         let (status, reply, _) = self.post("/api/v1/auth/register", None, body).await;
         assert_eq!(status, StatusCode::CREATED, "register {username}: {reply}");
         let text = |v: &Value, what: &str| -> String {
-            v.as_str().unwrap_or_else(|| panic!("register {username}: no {what} in {reply}")).to_owned()
+            v.as_str()
+                .unwrap_or_else(|| panic!("register {username}: no {what} in {reply}"))
+                .to_owned()
         };
         TestUser {
             id: reply["user"]["id"]
@@ -332,7 +368,9 @@ impl TestApp {
     /// The database cannot be queried (e.g. after `stop`).
     pub async fn usage_rows(&self, user_id: i64) -> anyhow::Result<Vec<UsageRow>> {
         let mut pooled = self.app.db().get().await?;
-        let rows = aihub_core::store::usage::list_for_user(&mut pooled.conn(), user_id, USAGE_ROWS_LIMIT).await?;
+        let rows =
+            aihub_core::store::usage::list_for_user(&mut pooled.conn(), user_id, USAGE_ROWS_LIMIT)
+                .await?;
         Ok(rows)
     }
 
@@ -341,7 +379,11 @@ impl TestApp {
     ///
     /// # Errors
     /// A query fails, or fewer than `count` rows appeared in time.
-    pub async fn wait_usage_rows(&self, user_id: i64, count: usize) -> anyhow::Result<Vec<UsageRow>> {
+    pub async fn wait_usage_rows(
+        &self,
+        user_id: i64,
+        count: usize,
+    ) -> anyhow::Result<Vec<UsageRow>> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let rows = self.usage_rows(user_id).await?;
@@ -349,7 +391,10 @@ impl TestApp {
                 return Ok(rows);
             }
             if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!("user {user_id} has {} usage rows after 10 s, expected {count}", rows.len());
+                anyhow::bail!(
+                    "user {user_id} has {} usage rows after 10 s, expected {count}",
+                    rows.len()
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -391,7 +436,10 @@ mod http_stub {
         }
     }
 
-    async fn register(app: web::Data<aihub_core::App>, body: web::Json<serde_json::Value>) -> HttpResponse {
+    async fn register(
+        app: web::Data<aihub_core::App>,
+        body: web::Json<serde_json::Value>,
+    ) -> HttpResponse {
         let s = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
         let input = aihub_core::auth::Registration {
             username: s("username"),

@@ -98,7 +98,11 @@ impl TestDb {
                     .context("creating the SQLite test directory")?;
                 let path = dir.path().join("aihub.db");
                 let url = format!("sqlite://{}", path.display());
-                Ok(TestDb { url, backend, resource: Some(Resource::Sqlite(dir)) })
+                Ok(TestDb {
+                    url,
+                    backend,
+                    resource: Some(Resource::Sqlite(dir)),
+                })
             }
             TestBackend::Postgres => {
                 let base_url = pg_base_url();
@@ -118,7 +122,10 @@ impl TestDb {
                 let db = TestDb {
                     url,
                     backend,
-                    resource: Some(Resource::Postgres { base_url, schema: schema.clone() }),
+                    resource: Some(Resource::Postgres {
+                        base_url,
+                        schema: schema.clone(),
+                    }),
                 };
                 let current: Option<String> =
                     diesel::select(diesel::dsl::sql::<Nullable<Text>>("current_schema()"))
@@ -164,7 +171,8 @@ impl TestDb {
             None => Ok(()),
             Some(Resource::Sqlite(dir)) => {
                 let path: PathBuf = dir.path().to_owned();
-                dir.close().with_context(|| format!("removing {}", path.display()))
+                dir.close()
+                    .with_context(|| format!("removing {}", path.display()))
             }
             Some(Resource::Postgres { base_url, schema }) => drop_schema(&base_url, &schema).await,
         }
@@ -177,7 +185,9 @@ impl Drop for TestDb {
         // with its own runtime (this may run inside a runtime, where blocking on one panics).
         if let Some(Resource::Postgres { base_url, schema }) = self.resource.take() {
             let joined = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 match rt {
                     Ok(rt) => rt.block_on(drop_schema(&base_url, &schema)),
                     Err(e) => Err(e.into()),
@@ -194,7 +204,10 @@ impl Drop for TestDb {
 /// The PostgreSQL URL tests create their schemas in: `AIHUB_TEST_PG_URL`, else
 /// [`DEFAULT_PG_URL`].
 pub fn pg_base_url() -> String {
-    std::env::var(PG_URL_ENV).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
+    std::env::var(PG_URL_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
 }
 
 /// `base_url` with the startup option that puts `schema` alone on the search path.
@@ -206,7 +219,12 @@ fn schema_url(base_url: &str, schema: &str) -> String {
 async fn drop_schema(base_url: &str, schema: &str) -> anyhow::Result<()> {
     let mut conn = AsyncPgConnection::establish(base_url)
         .await
-        .with_context(|| format!("connecting to PostgreSQL at {} to drop {schema}", redact(base_url)))?;
+        .with_context(|| {
+            format!(
+                "connecting to PostgreSQL at {} to drop {schema}",
+                redact(base_url)
+            )
+        })?;
     conn.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
         .await
         .with_context(|| format!("dropping schema {schema}"))
@@ -248,7 +266,10 @@ mod tests {
         let b = unique_schema_name();
         assert_ne!(a, b);
         assert_eq!(a.len(), SCHEMA_PREFIX.len() + 16);
-        assert!(a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        );
     }
 
     #[test]

@@ -224,13 +224,13 @@ pub async fn token(
             format!("invalid form: {e}"),
         ))
     })?;
-    if let Some(grant) = form.grant_type.as_deref() {
-        if grant != "password" {
-            return Err(ApiError(aihub_core::Error::validation(
-                "grant_type",
-                "grant_type must be `password`",
-            )));
-        }
+    if let Some(grant) = form.grant_type.as_deref()
+        && grant != "password"
+    {
+        return Err(ApiError(aihub_core::Error::validation(
+            "grant_type",
+            "grant_type must be `password`",
+        )));
     }
     let t = app
         .login(&form.username, &form.password, client_ip(&req).as_deref())
