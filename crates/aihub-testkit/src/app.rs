@@ -29,8 +29,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-// TEMPORARY: a local stand-in for `aihub_http` until the lead lands it (same signature).
-use self::http_stub as http;
+use aihub_http::HttpOptions;
 
 /// The deployment secret of every test app (≥ 32 bytes).
 pub const TEST_SECRET: &str = "aihub-testkit-secret-0123456789abcdef-0123456789abcdef";
@@ -111,13 +110,13 @@ pub fn test_config(database_url: String) -> CoreConfig {
     config
 }
 
-/// The test HTTP options: [`aihub_http::HttpOptions::default`] with 2 workers and a 5 s
+/// The test HTTP options: [`HttpOptions::default`] with 2 workers and a 5 s
 /// shutdown timeout.
-pub fn test_http_options() -> http::HttpOptions {
-    http::HttpOptions {
+pub fn test_http_options() -> HttpOptions {
+    HttpOptions {
         workers: 2,
         shutdown_timeout: Duration::from_secs(5),
-        ..http::HttpOptions::default()
+        ..HttpOptions::default()
     }
 }
 
@@ -149,7 +148,7 @@ impl TestApp {
     pub async fn start_with_options(
         backend: TestBackend,
         configure: impl FnOnce(&mut CoreConfig),
-        http_options: http::HttpOptions,
+        http_options: HttpOptions,
     ) -> anyhow::Result<TestApp> {
         let db = TestDb::create(backend).await?;
         let db_url = db.url.clone();
@@ -404,81 +403,10 @@ impl TestApp {
 /// Binds `127.0.0.1:0` and builds the server on it; returns the base URL and the server.
 fn bind_and_serve(
     app: App,
-    options: http::HttpOptions,
+    options: HttpOptions,
 ) -> anyhow::Result<(String, actix_web::dev::Server)> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let server = http::server(app, listener, options).context("building the HTTP server")?;
+    let server = aihub_http::server(app, listener, options).context("building the HTTP server")?;
     Ok((format!("http://{addr}"), server))
-}
-
-// TEMPORARY stand-in for aihub_http (removed once the lead lands the crate).
-mod http_stub {
-    #![allow(missing_docs)]
-    use actix_web::{HttpResponse, web};
-    use serde_json::json;
-
-    pub struct HttpOptions {
-        pub body_limit_bytes: usize,
-        pub workers: usize,
-        pub shutdown_timeout: std::time::Duration,
-        pub cors_origins: Vec<String>,
-    }
-
-    impl Default for HttpOptions {
-        fn default() -> Self {
-            HttpOptions {
-                body_limit_bytes: 1 << 20,
-                workers: 2,
-                shutdown_timeout: std::time::Duration::from_secs(30),
-                cors_origins: vec![],
-            }
-        }
-    }
-
-    async fn register(
-        app: web::Data<aihub_core::App>,
-        body: web::Json<serde_json::Value>,
-    ) -> HttpResponse {
-        let s = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
-        let input = aihub_core::auth::Registration {
-            username: s("username"),
-            email: s("email"),
-            password: s("password"),
-            confirm_password: Some(s("confirm_password")),
-            full_name: None,
-        };
-        match app.register(input).await {
-            Ok(t) => HttpResponse::Created().json(json!({
-                "user": {"id": t.user.id, "username": t.user.username},
-                "access_token": t.access_token,
-                "refresh_token": t.refresh_token,
-            })),
-            Err(e) => HttpResponse::BadRequest().json(json!({"error": e.to_string()})),
-        }
-    }
-
-    async fn slow() -> HttpResponse {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        HttpResponse::Ok().json(json!({"slow": true}))
-    }
-
-    pub fn server(
-        app: aihub_core::App,
-        listener: std::net::TcpListener,
-        opts: HttpOptions,
-    ) -> std::io::Result<actix_web::dev::Server> {
-        let data = web::Data::new(app);
-        Ok(actix_web::HttpServer::new(move || {
-            actix_web::App::new()
-                .app_data(data.clone())
-                .route("/api/v1/auth/register", web::post().to(register))
-                .route("/slow", web::get().to(slow))
-        })
-        .workers(opts.workers)
-        .shutdown_timeout(opts.shutdown_timeout.as_secs())
-        .disable_signals()
-        .listen(listener)?
-        .run())
-    }
 }
