@@ -126,6 +126,23 @@ impl App {
         self.inner.draining.store(true, Ordering::SeqCst);
     }
 
+    /// Runs `fut` to completion on the app's multi-threaded runtime and waits for it.
+    ///
+    /// HTTP workers are single-threaded runtimes that drop a request's future when its client
+    /// goes away. A dropped SQLite query (diesel-async's `SyncConnectionWrapper`) then blocks in
+    /// place, which panics on a single-threaded runtime; and a write half done is worse than one
+    /// finished. So handlers run their use case here: dropping the waiter does not cancel it.
+    ///
+    /// # Errors
+    /// Whatever `fut` returns; `internal_error` if it panicked.
+    pub async fn run<T, F>(&self, fut: F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.runtime.spawn(fut).await.map_err(Error::internal)?
+    }
+
     /// Number of generations running now.
     pub fn active_generations(&self) -> usize {
         self.inner.tasks.len()

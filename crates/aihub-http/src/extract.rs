@@ -43,7 +43,10 @@ impl FromRequest for AuthUser {
             let app = app?;
             let token = token
                 .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "missing bearer token"))?;
-            Ok(AuthUser(app.authenticate(&token).await?))
+            let a = app.clone();
+            Ok(AuthUser(
+                app.run(async move { a.authenticate(&token).await }).await?,
+            ))
         })
     }
 }
@@ -59,8 +62,11 @@ fn field_error(path: &str, message: &str) -> ApiError {
         .split('`')
         .nth(1)
         .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
+    // serde_path_to_error already ends the path with an unknown field's name, but not with a
+    // missing one's (the error is raised on the parent object).
     let param = match (named, path) {
         (Some(name), "." | "") => name.to_owned(),
+        (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_owned(),
         (Some(name), p) => format!("{p}.{name}"),
         (None, p) => p.to_owned(),
     };

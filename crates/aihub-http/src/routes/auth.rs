@@ -176,12 +176,18 @@ pub async fn register(
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let tokens = app
-        .register(Registration {
-            username: b.username,
-            email: b.email,
-            password: b.password,
-            confirm_password: b.confirm_password,
-            full_name: b.full_name,
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.register(Registration {
+                    username: b.username,
+                    email: b.email,
+                    password: b.password,
+                    confirm_password: b.confirm_password,
+                    full_name: b.full_name,
+                })
+                .await
+            }
         })
         .await?;
     Ok(HttpResponse::Created().json(AuthResponse::from(tokens)))
@@ -203,8 +209,12 @@ pub async fn login(
             "username or email is required",
         )));
     };
+    let ip = client_ip(&req);
     let tokens = app
-        .login(&login, &b.password, client_ip(&req).as_deref())
+        .run({
+            let app = app.get_ref().clone();
+            async move { app.login(&login, &b.password, ip.as_deref()).await }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(AuthResponse::from(tokens)))
 }
@@ -232,8 +242,15 @@ pub async fn token(
             "grant_type must be `password`",
         )));
     }
+    let ip = client_ip(&req);
     let t = app
-        .login(&form.username, &form.password, client_ip(&req).as_deref())
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.login(&form.username, &form.password, ip.as_deref())
+                    .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token: t.access_token,
@@ -252,7 +269,11 @@ pub async fn refresh(
     body: ValidJson<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(AuthResponse::from(
-        app.refresh(&body.0.refresh_token).await?,
+        app.run({
+            let app = app.get_ref().clone();
+            async move { app.refresh(&body.0.refresh_token).await }
+        })
+        .await?,
     )))
 }
 
@@ -261,7 +282,11 @@ pub async fn refresh(
     responses((status = 200, body = StatusResponse), (status = 401, body = ErrorResponse)))]
 #[post("/auth/logout")]
 pub async fn logout(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
-    app.logout(&user.0).await?;
+    app.run({
+        let app = app.get_ref().clone();
+        async move { app.logout(&user.0).await }
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(StatusResponse {
         status: "logged_out",
     }))
@@ -272,7 +297,13 @@ pub async fn logout(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpRespon
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorResponse)))]
 #[get("/auth/me")]
 pub async fn me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(UserResponse::from(&app.me(&user.0).await?)))
+    Ok(HttpResponse::Ok().json(UserResponse::from(
+        &app.run({
+            let app = app.get_ref().clone();
+            async move { app.me(&user.0).await }
+        })
+        .await?,
+    )))
 }
 
 /// The caller's account (seed 000's `/users/me`).
@@ -280,7 +311,13 @@ pub async fn me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> 
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorResponse)))]
 #[get("/users/me")]
 pub async fn get_users_me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(UserResponse::from(&app.me(&user.0).await?)))
+    Ok(HttpResponse::Ok().json(UserResponse::from(
+        &app.run({
+            let app = app.get_ref().clone();
+            async move { app.me(&user.0).await }
+        })
+        .await?,
+    )))
 }
 
 /// Updates the caller's profile or password.
@@ -294,16 +331,22 @@ pub async fn update_users_me(
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let row = app
-        .update_me(
-            &user.0,
-            ProfileUpdate {
-                username: b.username,
-                email: b.email,
-                full_name: b.full_name,
-                password: b.password,
-                current_password: b.current_password,
-            },
-        )
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.update_me(
+                    &user.0,
+                    ProfileUpdate {
+                        username: b.username,
+                        email: b.email,
+                        full_name: b.full_name,
+                        password: b.password,
+                        current_password: b.current_password,
+                    },
+                )
+                .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&row)))
 }

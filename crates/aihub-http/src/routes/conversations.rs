@@ -351,7 +351,13 @@ pub async fn list_conversations(
         search: q.search.filter(|s| !s.trim().is_empty()),
     };
     let rows = app
-        .list_conversations(&user.0, &filter, order, page_req)
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.list_conversations(&user.0, &filter, order, page_req)
+                    .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         pagination: pagination(page, size, rows.total),
@@ -374,21 +380,27 @@ pub async fn create_conversation(
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let d = app
-        .create_conversation(
-            &user.0,
-            NewConversationInput {
-                title: b.title,
-                provider_id: b.provider_id,
-                model: b.model,
-                system_prompt: b.system_prompt,
-                initial_message: b.initial_message,
-                max_tokens: b.max_tokens,
-                temperature: b.temperature,
-                is_pinned: b.is_pinned,
-                is_archived: b.is_archived,
-                metadata: b.metadata,
-            },
-        )
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.create_conversation(
+                    &user.0,
+                    NewConversationInput {
+                        title: b.title,
+                        provider_id: b.provider_id,
+                        model: b.model,
+                        system_prompt: b.system_prompt,
+                        initial_message: b.initial_message,
+                        max_tokens: b.max_tokens,
+                        temperature: b.temperature,
+                        is_pinned: b.is_pinned,
+                        is_archived: b.is_archived,
+                        metadata: b.metadata,
+                    },
+                )
+                .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Created().json(ConversationDetailResponse {
         conversation: ConversationResponse::from(&d.conversation),
@@ -405,7 +417,12 @@ pub async fn get_conversation(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let d = app.get_conversation(&user.0, id.0).await?;
+    let d = app
+        .run({
+            let app = app.get_ref().clone();
+            async move { app.get_conversation(&user.0, id.0).await }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ConversationDetailResponse {
         conversation: ConversationResponse::from(&d.conversation),
         messages: d.messages.iter().map(MessageResponse::from).collect(),
@@ -414,26 +431,32 @@ pub async fn get_conversation(
 
 async fn do_update(
     app: &App,
-    user: &AuthUser,
+    user: AuthUser,
     id: i64,
     b: UpdateConversationRequest,
 ) -> ApiResult<HttpResponse> {
     let row = app
-        .update_conversation(
-            &user.0,
-            id,
-            ConversationUpdate {
-                title: b.title,
-                provider_id: b.provider_id,
-                model: b.model,
-                system_prompt: b.system_prompt,
-                max_tokens: b.max_tokens,
-                temperature: b.temperature,
-                is_pinned: b.is_pinned,
-                is_archived: b.is_archived,
-                metadata: b.metadata,
-            },
-        )
+        .run({
+            let app = app.clone();
+            async move {
+                app.update_conversation(
+                    &user.0,
+                    id,
+                    ConversationUpdate {
+                        title: b.title,
+                        provider_id: b.provider_id,
+                        model: b.model,
+                        system_prompt: b.system_prompt,
+                        max_tokens: b.max_tokens,
+                        temperature: b.temperature,
+                        is_pinned: b.is_pinned,
+                        is_archived: b.is_archived,
+                        metadata: b.metadata,
+                    },
+                )
+                .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ConversationResponse::from(&row)))
 }
@@ -448,7 +471,7 @@ pub async fn patch_conversation(
     id: PathId,
     body: ValidJson<UpdateConversationRequest>,
 ) -> ApiResult<HttpResponse> {
-    do_update(&app, &user, id.0, body.0).await
+    do_update(&app, user, id.0, body.0).await
 }
 
 /// Updates a conversation (partial, as PATCH; seed 000/004 use PUT).
@@ -461,7 +484,7 @@ pub async fn put_conversation(
     id: PathId,
     body: ValidJson<UpdateConversationRequest>,
 ) -> ApiResult<HttpResponse> {
-    do_update(&app, &user, id.0, body.0).await
+    do_update(&app, user, id.0, body.0).await
 }
 
 /// Deletes a conversation and its messages.
@@ -473,7 +496,11 @@ pub async fn delete_conversation(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    app.delete_conversation(&user.0, id.0).await?;
+    app.run({
+        let app = app.get_ref().clone();
+        async move { app.delete_conversation(&user.0, id.0).await }
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -495,13 +522,19 @@ pub async fn send_message(
         api_key_id: None,
     };
     let ex = app
-        .send_message(
-            &user.0,
-            id.0,
-            send_input(body.0),
-            q.0.use_context.unwrap_or(true),
-            &ctx,
-        )
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.send_message(
+                    &user.0,
+                    id.0,
+                    send_input(body.0),
+                    q.0.use_context.unwrap_or(true),
+                    &ctx,
+                )
+                .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ExchangeResponse {
         user_message: MessageResponse::from(&ex.user_message),
@@ -540,14 +573,20 @@ pub async fn stream_reply(
         api_key_id: None,
     };
     let reply = app
-        .stream_reply(
-            &user.0,
-            id.0,
-            send_input(body.0),
-            q.0.use_context.unwrap_or(true),
-            Some(timeout),
-            ctx,
-        )
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.stream_reply(
+                    &user.0,
+                    id.0,
+                    send_input(body.0),
+                    q.0.use_context.unwrap_or(true),
+                    Some(timeout),
+                    ctx,
+                )
+                .await
+            }
+        })
         .await?;
     Ok(sse::response(reply.events))
 }
@@ -562,7 +601,12 @@ pub async fn stop_stream(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let out = app.stop_stream(&user.0, id.0).await?;
+    let out = app
+        .run({
+            let app = app.get_ref().clone();
+            async move { app.stop_stream(&user.0, id.0).await }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(StopResponse {
         status: if out.stopped {
             "stopped"

@@ -59,7 +59,11 @@ pub async fn health(app: web::Data<App>) -> HttpResponse {
 #[utoipa::path(tag = "system", operation_id = "get_readiness", responses((status = 200, body = ReadyResponse), (status = 503, body = ReadyResponse)))]
 #[get("/health/ready")]
 pub async fn ready(app: web::Data<App>) -> HttpResponse {
-    let (database, db_ok) = match app.db().ping().await {
+    let db = app.db().clone();
+    let ping = app
+        .run(async move { db.ping().await.map_err(aihub_core::Error::from) })
+        .await;
+    let (database, db_ok) = match ping {
         Ok(d) => (
             ComponentCheck {
                 status: "ok",
@@ -74,7 +78,7 @@ pub async fn ready(app: web::Data<App>) -> HttpResponse {
                 status: "error",
                 response_time_ms: 0.0,
                 backend: Some(app.db().backend_name()),
-                error: Some(e.to_string()),
+                error: Some(e.message),
             },
             false,
         ),

@@ -170,19 +170,25 @@ pub async fn create_provider(
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
     let p = app
-        .create_provider(
-            &user.0,
-            NewProviderInput {
-                name: b.name,
-                slug: b.slug,
-                kind: b.kind,
-                scope: b.scope.unwrap_or(ProviderScope::Personal),
-                api_key: b.api_key,
-                base_url: b.base_url,
-                config: b.config.unwrap_or_default(),
-                is_active: b.is_active,
-            },
-        )
+        .run({
+            let app = app.get_ref().clone();
+            async move {
+                app.create_provider(
+                    &user.0,
+                    NewProviderInput {
+                        name: b.name,
+                        slug: b.slug,
+                        kind: b.kind,
+                        scope: b.scope.unwrap_or(ProviderScope::Personal),
+                        api_key: b.api_key,
+                        base_url: b.base_url,
+                        config: b.config.unwrap_or_default(),
+                        is_active: b.is_active,
+                    },
+                )
+                .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Created().json(ProviderResponse::from(p)))
 }
@@ -209,7 +215,12 @@ pub async fn list_providers(
         kind: q.kind.map(|k| k.as_str().to_owned()),
         is_active: q.is_active,
     };
-    let rows = app.list_providers(&user.0, &filter, page_req).await?;
+    let rows = app
+        .run({
+            let app = app.get_ref().clone();
+            async move { app.list_providers(&user.0, &filter, page_req).await }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         pagination: pagination(page, size, rows.total),
         items: rows
@@ -226,7 +237,10 @@ pub async fn list_providers(
 #[get("/providers/available")]
 pub async fn available_providers(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     let items: Vec<ProviderResponse> = app
-        .available_providers(&user.0)
+        .run({
+            let app = app.get_ref().clone();
+            async move { app.available_providers(&user.0).await }
+        })
         .await?
         .into_iter()
         .map(ProviderResponse::from)
@@ -244,29 +258,39 @@ pub async fn get_provider(
     id: PathId,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(ProviderResponse::from(
-        app.get_provider(&user.0, id.0).await?,
+        app.run({
+            let app = app.get_ref().clone();
+            async move { app.get_provider(&user.0, id.0).await }
+        })
+        .await?,
     )))
 }
 
 async fn do_update(
     app: &App,
-    user: &AuthUser,
+    user: AuthUser,
     id: i64,
     b: UpdateProviderRequest,
 ) -> ApiResult<HttpResponse> {
     let p = app
-        .update_provider(
-            &user.0,
-            id,
-            ProviderUpdate {
-                name: b.name,
-                slug: b.slug,
-                api_key: b.api_key,
-                base_url: b.base_url,
-                config: b.config,
-                is_active: b.is_active,
-            },
-        )
+        .run({
+            let app = app.clone();
+            async move {
+                app.update_provider(
+                    &user.0,
+                    id,
+                    ProviderUpdate {
+                        name: b.name,
+                        slug: b.slug,
+                        api_key: b.api_key,
+                        base_url: b.base_url,
+                        config: b.config,
+                        is_active: b.is_active,
+                    },
+                )
+                .await
+            }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ProviderResponse::from(p)))
 }
@@ -281,7 +305,7 @@ pub async fn put_provider(
     id: PathId,
     body: ValidJson<UpdateProviderRequest>,
 ) -> ApiResult<HttpResponse> {
-    do_update(&app, &user, id.0, body.0).await
+    do_update(&app, user, id.0, body.0).await
 }
 
 /// Partially updates a provider the caller owns.
@@ -294,7 +318,7 @@ pub async fn patch_provider(
     id: PathId,
     body: ValidJson<UpdateProviderRequest>,
 ) -> ApiResult<HttpResponse> {
-    do_update(&app, &user, id.0, body.0).await
+    do_update(&app, user, id.0, body.0).await
 }
 
 /// Deletes a provider the caller owns.
@@ -306,7 +330,11 @@ pub async fn delete_provider(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    app.delete_provider(&user.0, id.0).await?;
+    app.run({
+        let app = app.get_ref().clone();
+        async move { app.delete_provider(&user.0, id.0).await }
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -319,7 +347,12 @@ pub async fn test_provider(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let r = app.test_provider(&user.0, id.0).await?;
+    let r = app
+        .run({
+            let app = app.get_ref().clone();
+            async move { app.test_provider(&user.0, id.0).await }
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ProviderTestResponse {
         ok: r.ok,
         latency_ms: r.latency_ms,

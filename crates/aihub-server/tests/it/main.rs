@@ -1,0 +1,13 @@
+//! Integration tests: the real server on a loopback port, every test on SQLite and PostgreSQL
+//! (`both_backends!`), fake vendors from `aihub-testkit`, and the real local LLM when
+//! `AIHUB_TEST_LLM_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod auth;
+mod conversations;
+mod http;
+mod llm;
+mod openapi;
+mod providers;
+mod streaming;
