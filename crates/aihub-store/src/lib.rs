@@ -7,6 +7,7 @@
 pub mod conversations;
 pub mod db;
 mod error;
+pub mod introspect;
 pub mod messages;
 mod migrations;
 pub mod providers;

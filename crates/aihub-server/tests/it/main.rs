@@ -11,4 +11,5 @@ mod http;
 mod llm;
 mod openapi;
 mod providers;
+mod schema;
 mod streaming;
