@@ -20,7 +20,7 @@ test *args:
 
 # Run only the PostgreSQL variants of the tests
 test-pg *args:
-    AIHUB_TEST_DATABASE=postgres {{test_cmd}} postgres {{args}}
+    {{test_cmd}} postgres {{args}}
 
 # Check formatting and lints, as CI does
 lint:

@@ -81,13 +81,12 @@ impl Settings {
             None => fig = fig.merge(Toml::file("aihub.toml")),
         }
         fig = fig
-            .merge(Env::prefixed("AIHUB_").ignore(&[
-                "USER_PASSWORD",
-                "TEST_PG_URL",
-                "TEST_LLM_URL",
-                "LLM_PORT",
-                "LLM_CACHE",
-            ]))
+            // Variables of the tools around the server (tests, the local LLM script, `user
+            // create`) share the prefix but are not settings.
+            .merge(Env::prefixed("AIHUB_").filter(|k| {
+                let k = k.as_str().to_ascii_lowercase();
+                !(k.starts_with("test_") || k.starts_with("llm_") || k == "user_password")
+            }))
             .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]));
         let settings: Settings = fig.extract().context("reading configuration")?;
         if settings.bcrypt_cost < 4 || settings.bcrypt_cost > 31 {
