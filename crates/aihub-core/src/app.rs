@@ -140,7 +140,11 @@ impl App {
         F: std::future::Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        self.inner.runtime.spawn(fut).await.map_err(Error::internal)?
+        self.inner
+            .runtime
+            .spawn(fut)
+            .await
+            .map_err(Error::internal)?
     }
 
     /// Number of generations running now.

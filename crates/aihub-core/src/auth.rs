@@ -231,7 +231,7 @@ fn valid_password(field: &str, p: &str) -> Result<()> {
 }
 
 async fn hash_password(password: String, cost: u32) -> Result<String> {
-    tokio::task::spawn_blocking(move || bcrypt::non_truncating_hash(password, cost))
+    tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
         .await
         .map_err(Error::internal)?
         .map_err(Error::internal)
@@ -239,7 +239,7 @@ async fn hash_password(password: String, cost: u32) -> Result<String> {
 
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        bcrypt::non_truncating_verify(password, &hash).unwrap_or(false)
+        password.len() <= MAX_PASSWORD_BYTES && bcrypt::verify(password, &hash).unwrap_or(false)
     })
     .await
     .unwrap_or(false)

@@ -495,6 +495,28 @@ impl App {
         };
         let started = Instant::now();
         let listed = resolved.client.list_models().await;
+        // Some OpenAI-compatible servers have no model list: a one-token completion with the
+        // default model is the next cheapest real call.
+        let listed = match (listed, resolved.provider.config.default_model.clone()) {
+            (Err(e), Some(model)) if matches!(e.status, Some(404 | 405 | 501)) => {
+                let probe = aihub_domain::ChatRequest {
+                    model: model.clone(),
+                    messages: vec![aihub_domain::ChatMessage::new(
+                        aihub_domain::ChatRole::User,
+                        "ping",
+                    )],
+                    max_tokens: Some(1),
+                    temperature: Some(0.0),
+                };
+                resolved.client.chat(&probe).await.map(|_| {
+                    vec![ModelInfo {
+                        id: model,
+                        owned_by: None,
+                    }]
+                })
+            }
+            (other, _) => other,
+        };
         let latency_ms = started.elapsed().as_millis() as u64;
         Ok(match listed {
             Ok(models) => ProviderTestResult {

@@ -41,6 +41,10 @@ pub struct Settings {
     pub db_pool_size: usize,
     /// Seconds a graceful stop waits for open streams.
     pub shutdown_timeout_s: u64,
+    /// A JSON file of price overrides (`{"currency": "USD", "models": {"my-model":
+    /// {"input_per_million": "0.10", "output_per_million": "0.20"}}}`) applied on top of the
+    /// built-in catalog; a different currency replaces the catalog.
+    pub pricing_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -60,6 +64,7 @@ impl Default for Settings {
             bcrypt_cost: 12,
             db_pool_size: 16,
             shutdown_timeout_s: 30,
+            pricing_file: None,
         }
     }
 }
@@ -118,10 +123,28 @@ impl Settings {
         core.bcrypt_cost = self.bcrypt_cost;
         core.max_db_connections = self.db_pool_size.max(1);
         core.shutdown_grace = Duration::from_secs(self.shutdown_timeout_s);
-        let app = aihub_core::App::start(core, aihub_core::billing::PricingCatalog::builtin())
+        let app = aihub_core::App::start(core, self.pricing()?)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         Ok(app)
+    }
+
+    /// The built-in pricing catalog with the overrides of `pricing_file`, if any.
+    ///
+    /// # Errors
+    /// An unreadable file or an invalid price.
+    pub fn pricing(&self) -> Result<aihub_core::billing::PricingCatalog> {
+        let builtin = aihub_core::billing::PricingCatalog::builtin();
+        let Some(path) = &self.pricing_file else {
+            return Ok(builtin);
+        };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let overrides: aihub_core::billing::PricingOverrides =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        builtin
+            .with_overrides(overrides)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
 
     /// HTTP server options.
@@ -145,5 +168,49 @@ impl Settings {
             opts.workers = self.workers;
         }
         Ok(opts)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use aihub_core::domain::Usage;
+
+    #[test]
+    fn pricing_file_overrides_the_catalog() {
+        let dir = std::env::temp_dir().join(format!("aihub-pricing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pricing.json");
+        std::fs::write(
+            &file,
+            r#"{"models": {"smollm2-135m": {"input_per_million": "0.10", "output_per_million": "0.20"}}}"#,
+        )
+        .unwrap();
+        let settings = Settings {
+            pricing_file: Some(file),
+            ..Settings::default()
+        };
+        let catalog = settings.pricing().unwrap();
+        let usage = Usage {
+            prompt_tokens: 1_000_000,
+            completion_tokens: 500_000,
+            estimated: false,
+        };
+        let priced = catalog.price("smollm2-135m", &usage);
+        assert!(priced.price_known);
+        assert_eq!(priced.cost.nanos(), 200_000_000);
+        // The built-in prices are still there.
+        assert!(catalog.price("gpt-4o-mini", &usage).price_known);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn database_url_defaults_to_sqlite_in_the_data_dir() {
+        let s = Settings {
+            data_dir: PathBuf::from("/srv/aihub"),
+            ..Settings::default()
+        };
+        assert_eq!(s.database_url(), "sqlite:///srv/aihub/aihub.db");
     }
 }

@@ -9,7 +9,11 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> Value {
@@ -42,14 +46,22 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let mut up = false;
     for _ in 0..100 {
-        if client.get(format!("{base}/health")).send().await.is_ok_and(|r| r.status() == 200) {
+        if client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             up = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(up, "the binary did not start");
-    assert!(data.path().join("secret.key").exists(), "a secret was generated into the data directory");
+    assert!(
+        data.path().join("secret.key").exists(),
+        "a secret was generated into the data directory"
+    );
 
     let fake = FakeOpenAi::start(FakeBehavior::slow_stream(30, Duration::from_millis(40)));
     let auth = post(&client, &format!("{base}/api/v1/auth/register"), None, json!({"username": "admin", "email": "admin@example.com", "password": "correct horse battery"})).await;
@@ -61,7 +73,13 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
         json!({"name": "fake", "kind": "openai_compatible", "scope": "organization", "base_url": fake.base_url(), "config": {"default_model": "gpt-4o-mini"}}),
     )
     .await;
-    let conv = post(&client, &format!("{base}/api/v1/conversations"), Some(&token), json!({"title": "t", "provider_id": provider["id"]})).await;
+    let conv = post(
+        &client,
+        &format!("{base}/api/v1/conversations"),
+        Some(&token),
+        json!({"title": "t", "provider_id": provider["id"]}),
+    )
+    .await;
     let id = conv["id"].as_i64().unwrap();
 
     let resp = client
@@ -74,24 +92,34 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
     let mut sse = SseReader::new(resp);
     assert_eq!(sse.next().await.unwrap()["type"], "start");
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let events = sse.rest().await;
     let done = events.last().unwrap();
     assert_eq!(done["type"], "done", "{events:?}");
     assert_eq!(done["status"], "complete", "the in-flight stream finished");
 
-    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "exit status {status:?}");
 
     let store = aihub_core::store::Db::open(&db.url, 1).await.unwrap();
     let mut pooled = store.get().await.unwrap();
     let mut conn = pooled.conn();
-    let rows = aihub_core::store::usage::list_for_user(&mut conn, 1, 10).await.unwrap();
+    let rows = aihub_core::store::usage::list_for_user(&mut conn, 1, 10)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1, "the usage record was flushed before exit");
     assert_eq!(rows[0].status, "success");
     assert_eq!(rows[0].completion_tokens, 30);
-    let msgs = aihub_core::store::messages::list_for_conversation(&mut conn, id).await.unwrap();
+    let msgs = aihub_core::store::messages::list_for_conversation(&mut conn, id)
+        .await
+        .unwrap();
     assert_eq!(msgs.last().unwrap().status, "complete");
     drop(pooled);
     store.close();
@@ -107,4 +135,3 @@ async fn sigterm_sqlite() {
 async fn sigterm_postgres() {
     sigterm_finishes_streams_and_flushes_usage(TestBackend::Postgres).await;
 }
-

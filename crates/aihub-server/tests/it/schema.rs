@@ -31,7 +31,10 @@ async fn sqlite_and_postgres_migrations_agree() {
         "usage_records",
         "users",
     ];
-    assert_eq!(sqlite.keys().map(String::as_str).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        sqlite.keys().map(String::as_str).collect::<Vec<_>>(),
+        expected
+    );
     assert!(sqlite["usage_records"].contains(&"cost_nanos".to_owned()));
 }
 

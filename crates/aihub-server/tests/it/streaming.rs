@@ -17,7 +17,10 @@ pub(crate) struct SseReader {
 impl SseReader {
     pub(crate) fn new(resp: reqwest::Response) -> Self {
         assert_eq!(resp.headers()["content-type"], "text/event-stream");
-        SseReader { stream: resp.bytes_stream().boxed(), buf: String::new() }
+        SseReader {
+            stream: resp.bytes_stream().boxed(),
+            buf: String::new(),
+        }
     }
 
     /// The next event, or `None` at the end of the stream.
@@ -25,14 +28,24 @@ impl SseReader {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let frame: String = self.buf.drain(..end + 2).collect();
-                let data = frame.trim_end().strip_prefix("data: ").unwrap_or_else(|| panic!("not an SSE data frame: {frame:?}"));
+                let data = frame
+                    .trim_end()
+                    .strip_prefix("data: ")
+                    .unwrap_or_else(|| panic!("not an SSE data frame: {frame:?}"));
                 return Some(serde_json::from_str(data).unwrap());
             }
-            match tokio::time::timeout(Duration::from_secs(20), self.stream.next()).await.expect("SSE stalled") {
+            match tokio::time::timeout(Duration::from_secs(20), self.stream.next())
+                .await
+                .expect("SSE stalled")
+            {
                 Some(Ok(chunk)) => self.buf.push_str(std::str::from_utf8(&chunk).unwrap()),
                 Some(Err(e)) => panic!("SSE read failed: {e}"),
                 None => {
-                    assert!(self.buf.trim().is_empty(), "stream ended mid-frame: {:?}", self.buf);
+                    assert!(
+                        self.buf.trim().is_empty(),
+                        "stream ended mid-frame: {:?}",
+                        self.buf
+                    );
                     return None;
                 }
             }
@@ -50,7 +63,12 @@ impl SseReader {
 }
 
 /// Starts `POST /conversations/{id}/stream` and returns the raw response.
-pub(crate) async fn start_stream(app: &TestApp, token: &str, conversation_id: i64, body: Value) -> reqwest::Response {
+pub(crate) async fn start_stream(
+    app: &TestApp,
+    token: &str,
+    conversation_id: i64,
+    body: Value,
+) -> reqwest::Response {
     app.client
         .post(app.url(&format!("/api/v1/conversations/{conversation_id}/stream")))
         .bearer_auth(token)
@@ -61,11 +79,18 @@ pub(crate) async fn start_stream(app: &TestApp, token: &str, conversation_id: i6
 }
 
 fn types(events: &[Value]) -> Vec<String> {
-    events.iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect()
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Waits for `n` usage rows, then makes sure no more arrive (no duplicates).
-async fn exactly_usage_rows(app: &TestApp, user_id: i64, n: usize) -> Vec<aihub_core::store::usage::UsageRow> {
+async fn exactly_usage_rows(
+    app: &TestApp,
+    user_id: i64,
+    n: usize,
+) -> Vec<aihub_core::store::usage::UsageRow> {
     let rows = app.wait_usage_rows(user_id, n).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let again = app.usage_rows(user_id).await.unwrap();
@@ -84,15 +109,30 @@ async fn stream_sends_start_content_usage_done(app: TestApp) {
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get("x-request-id").is_some());
     let events = SseReader::new(resp).rest().await;
-    assert_eq!(types(&events), ["start", "content", "content", "content", "content", "usage", "done"]);
+    assert_eq!(
+        types(&events),
+        [
+            "start", "content", "content", "content", "content", "usage", "done"
+        ]
+    );
     let start = &events[0];
     assert_eq!(start["conversation_id"], id);
     let message_id = start["message_id"].as_i64().unwrap();
     assert!(start["user_message_id"].as_i64().unwrap() < message_id);
-    let text: String = events.iter().filter(|e| e["type"] == "content").map(|e| e["content"].as_str().unwrap()).collect();
+    let text: String = events
+        .iter()
+        .filter(|e| e["type"] == "content")
+        .map(|e| e["content"].as_str().unwrap())
+        .collect();
     assert_eq!(text, "Hello! How can I help?");
     let usage = &events[5];
-    assert_eq!((usage["prompt_tokens"].as_u64(), usage["completion_tokens"].as_u64()), (Some(9), Some(7)));
+    assert_eq!(
+        (
+            usage["prompt_tokens"].as_u64(),
+            usage["completion_tokens"].as_u64()
+        ),
+        (Some(9), Some(7))
+    );
     assert_eq!(usage["estimated"], false);
     let done = &events[6];
     assert_eq!(done["message_id"], message_id);
@@ -106,7 +146,12 @@ async fn stream_sends_start_content_usage_done(app: TestApp) {
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["stream_options"]["include_usage"], true);
 
-    let (_, got, _) = app.get(&format!("/api/v1/conversations/{id}"), Some(&admin.access_token)).await;
+    let (_, got, _) = app
+        .get(
+            &format!("/api/v1/conversations/{id}"),
+            Some(&admin.access_token),
+        )
+        .await;
     let reply = &got["messages"][1];
     assert_eq!(reply["id"], message_id);
     assert_eq!(reply["content"], "Hello! How can I help?");
@@ -117,7 +162,10 @@ async fn stream_sends_start_content_usage_done(app: TestApp) {
     let rows = exactly_usage_rows(&app, admin.id, 1).await;
     assert_eq!(rows[0].status, "success");
     assert_eq!(rows[0].message_id, Some(message_id));
-    assert!(rows[0].ttft_ms.is_some(), "time to first token is recorded for streams");
+    assert!(
+        rows[0].ttft_ms.is_some(),
+        "time to first token is recorded for streams"
+    );
 }
 
 async fn stop_keeps_the_partial_reply_and_closes_the_upstream(app: TestApp) {
@@ -126,12 +174,20 @@ async fn stop_keeps_the_partial_reply_and_closes_the_upstream(app: TestApp) {
     let conv = new_conversation(&app, &admin, json!({"title": "s", "provider_id": pid})).await;
     let id = conv["id"].as_i64().unwrap();
 
-    let mut sse = SseReader::new(start_stream(&app, &admin.access_token, id, json!({"content": "Count"})).await);
+    let mut sse = SseReader::new(
+        start_stream(&app, &admin.access_token, id, json!({"content": "Count"})).await,
+    );
     assert_eq!(sse.next().await.unwrap()["type"], "start");
     for _ in 0..3 {
         assert_eq!(sse.next().await.unwrap()["type"], "content");
     }
-    let (s, stop, _) = app.post(&format!("/api/v1/conversations/{id}/stream/stop"), Some(&admin.access_token), json!({})).await;
+    let (s, stop, _) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/stream/stop"),
+            Some(&admin.access_token),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, 200, "{stop}");
     assert_eq!(stop["status"], "stopped");
     assert_eq!(stop["stopped"], true);
@@ -141,7 +197,10 @@ async fn stop_keeps_the_partial_reply_and_closes_the_upstream(app: TestApp) {
     assert_eq!(stop["message"]["status"], "stopped");
     assert_eq!(stop["message"]["finish_reason"], "stopped");
 
-    assert!(fake.wait_for_disconnect(Duration::from_secs(2)).await, "the upstream request was cancelled");
+    assert!(
+        fake.wait_for_disconnect(Duration::from_secs(2)).await,
+        "the upstream request was cancelled"
+    );
     let rest = sse.rest().await;
     let tail = types(&rest);
     assert_eq!(&tail[tail.len() - 2..], ["usage", "done"], "{rest:?}");
@@ -154,12 +213,26 @@ async fn stop_keeps_the_partial_reply_and_closes_the_upstream(app: TestApp) {
     assert_eq!(rows[0].status, "stopped");
     assert!(rows[0].estimated);
     assert!(rows[0].completion_tokens > 0);
-    let (_, got, _) = app.get(&format!("/api/v1/conversations/{id}"), Some(&admin.access_token)).await;
+    let (_, got, _) = app
+        .get(
+            &format!("/api/v1/conversations/{id}"),
+            Some(&admin.access_token),
+        )
+        .await;
     assert_eq!(got["messages"][1]["content"], partial.as_str());
-    assert_eq!(got["messages"][1]["completion_tokens"], rows[0].completion_tokens);
+    assert_eq!(
+        got["messages"][1]["completion_tokens"],
+        rows[0].completion_tokens
+    );
 
     // Stopping again finds nothing running.
-    let (s, again, _) = app.post(&format!("/api/v1/conversations/{id}/stream/stop"), Some(&admin.access_token), json!({})).await;
+    let (s, again, _) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/stream/stop"),
+            Some(&admin.access_token),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(again["status"], "not_streaming");
 }
@@ -170,18 +243,31 @@ async fn client_disconnect_is_a_stop(app: TestApp) {
     let conv = new_conversation(&app, &admin, json!({"title": "s", "provider_id": pid})).await;
     let id = conv["id"].as_i64().unwrap();
 
-    let mut sse = SseReader::new(start_stream(&app, &admin.access_token, id, json!({"content": "Count"})).await);
+    let mut sse = SseReader::new(
+        start_stream(&app, &admin.access_token, id, json!({"content": "Count"})).await,
+    );
     for _ in 0..3 {
         sse.next().await.unwrap();
     }
     drop(sse);
-    assert!(fake.wait_for_disconnect(Duration::from_secs(3)).await, "the upstream saw the connection close");
+    assert!(
+        fake.wait_for_disconnect(Duration::from_secs(3)).await,
+        "the upstream saw the connection close"
+    );
     let rows = exactly_usage_rows(&app, admin.id, 1).await;
     assert_eq!(rows[0].status, "stopped");
-    let (_, got, _) = app.get(&format!("/api/v1/conversations/{id}"), Some(&admin.access_token)).await;
+    let (_, got, _) = app
+        .get(
+            &format!("/api/v1/conversations/{id}"),
+            Some(&admin.access_token),
+        )
+        .await;
     let reply = &got["messages"][1];
     assert_eq!(reply["status"], "stopped");
-    assert!(reply["content"].as_str().unwrap().starts_with("tok0 tok1 "), "{reply}");
+    assert!(
+        reply["content"].as_str().unwrap().starts_with("tok0 tok1 "),
+        "{reply}"
+    );
 }
 
 async fn one_stream_per_conversation_and_errors_before_the_first_byte(app: TestApp) {
@@ -197,15 +283,28 @@ async fn one_stream_per_conversation_and_errors_before_the_first_byte(app: TestA
     assert_eq!(second.status(), 409);
     let body: Value = second.json().await.unwrap();
     assert_eq!(body["error"]["code"], "conflict");
-    let (s, _, _) = app.post(&format!("/api/v1/conversations/{id}/stream/stop"), Some(&t), json!({})).await;
+    let (s, _, _) = app
+        .post(
+            &format!("/api/v1/conversations/{id}/stream/stop"),
+            Some(&t),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, 200);
     first.rest().await;
 
     // Refused upstream before the first byte: an ordinary mapped error response, not SSE.
-    fake.set_behavior(FakeBehavior::error(FakeMode::RateLimited { retry_after_secs: 3 }));
+    fake.set_behavior(FakeBehavior::error(FakeMode::RateLimited {
+        retry_after_secs: 3,
+    }));
     let resp = start_stream(&app, &t, id, json!({"content": "three"})).await;
     assert_eq!(resp.status(), 429);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "upstream_rate_limited");
     assert_eq!(body["error"]["type"], "rate_limit_error");
@@ -236,20 +335,31 @@ async fn stream_failing_midway_ends_with_an_error_event(app: TestApp) {
     let (admin, pid) = admin_with_provider(&app, &fake).await;
     let t = admin.access_token.clone();
     let (s, _, _) = app
-        .patch(&format!("/api/v1/providers/{pid}"), Some(&t), json!({"config": {"default_model": "gpt-4o-mini", "timeout_s": 1}}))
+        .patch(
+            &format!("/api/v1/providers/{pid}"),
+            Some(&t),
+            json!({"config": {"default_model": "gpt-4o-mini", "timeout_s": 1}}),
+        )
         .await;
     assert_eq!(s, 200);
     let conv = new_conversation(&app, &admin, json!({"title": "s", "provider_id": pid})).await;
     let id = conv["id"].as_i64().unwrap();
-    let events = SseReader::new(start_stream(&app, &t, id, json!({"content": "go"})).await).rest().await;
+    let events = SseReader::new(start_stream(&app, &t, id, json!({"content": "go"})).await)
+        .rest()
+        .await;
     let last = events.last().unwrap();
     assert_eq!(last["type"], "error", "{events:?}");
     let code = last["error"]["code"].as_str().unwrap();
-    assert!(code == "upstream_timeout" || code == "upstream_unavailable", "{last}");
+    assert!(
+        code == "upstream_timeout" || code == "upstream_unavailable",
+        "{last}"
+    );
     assert_eq!(events[events.len() - 2]["type"], "usage");
     let rows = exactly_usage_rows(&app, admin.id, 1).await;
     assert_eq!(rows[0].status, "failed");
-    let (_, got, _) = app.get(&format!("/api/v1/conversations/{id}"), Some(&t)).await;
+    let (_, got, _) = app
+        .get(&format!("/api/v1/conversations/{id}"), Some(&t))
+        .await;
     assert_eq!(got["messages"][1]["status"], "failed");
     assert!("tok0 ".starts_with(got["messages"][1]["content"].as_str().unwrap()));
 }
@@ -259,7 +369,8 @@ async fn shutdown_lets_streams_finish_and_flushes_usage(app: TestApp) {
     let (admin, pid) = admin_with_provider(&app, &fake).await;
     let conv = new_conversation(&app, &admin, json!({"title": "s", "provider_id": pid})).await;
     let id = conv["id"].as_i64().unwrap();
-    let mut sse = SseReader::new(start_stream(&app, &admin.access_token, id, json!({"content": "go"})).await);
+    let mut sse =
+        SseReader::new(start_stream(&app, &admin.access_token, id, json!({"content": "go"})).await);
     sse.next().await.unwrap();
     let reader = tokio::spawn(async move { sse.rest().await });
 
@@ -269,13 +380,18 @@ async fn shutdown_lets_streams_finish_and_flushes_usage(app: TestApp) {
     assert_eq!(events.last().unwrap()["type"], "done");
     assert_eq!(events.last().unwrap()["status"], "complete");
     let stats = app.app.usage_writer().stats();
-    assert_eq!((stats.recorded, stats.flushed, stats.dropped, stats.pending), (1, 1, 0, 0));
+    assert_eq!(
+        (stats.recorded, stats.flushed, stats.dropped, stats.pending),
+        (1, 1, 0, 0)
+    );
 
     // The record is in the database (read through a fresh pool: the app's is closed).
     let db = aihub_core::store::Db::open(&app.db_url, 1).await.unwrap();
     let mut pooled = db.get().await.unwrap();
     let mut conn = pooled.conn();
-    let rows = aihub_core::store::usage::list_for_user(&mut conn, admin.id, 10).await.unwrap();
+    let rows = aihub_core::store::usage::list_for_user(&mut conn, admin.id, 10)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, "success");
     assert_eq!(rows[0].completion_tokens, 20);
@@ -286,7 +402,8 @@ async fn shutdown_past_its_grace_stops_streams_and_keeps_them(app: TestApp) {
     let (admin, pid) = admin_with_provider(&app, &fake).await;
     let conv = new_conversation(&app, &admin, json!({"title": "s", "provider_id": pid})).await;
     let id = conv["id"].as_i64().unwrap();
-    let mut sse = SseReader::new(start_stream(&app, &admin.access_token, id, json!({"content": "go"})).await);
+    let mut sse =
+        SseReader::new(start_stream(&app, &admin.access_token, id, json!({"content": "go"})).await);
     for _ in 0..3 {
         sse.next().await.unwrap();
     }
@@ -301,10 +418,14 @@ async fn shutdown_past_its_grace_stops_streams_and_keeps_them(app: TestApp) {
     let db = aihub_core::store::Db::open(&app.db_url, 1).await.unwrap();
     let mut pooled = db.get().await.unwrap();
     let mut conn = pooled.conn();
-    let rows = aihub_core::store::usage::list_for_user(&mut conn, admin.id, 10).await.unwrap();
+    let rows = aihub_core::store::usage::list_for_user(&mut conn, admin.id, 10)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, "stopped");
-    let msgs = aihub_core::store::messages::list_for_conversation(&mut conn, id).await.unwrap();
+    let msgs = aihub_core::store::messages::list_for_conversation(&mut conn, id)
+        .await
+        .unwrap();
     assert_eq!(msgs[1].status, "stopped");
     assert!(msgs[1].content.starts_with("tok0 tok1 tok2 "));
 }
