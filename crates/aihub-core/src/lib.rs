@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! AI Hub use cases: accounts and sessions, providers, conversations with streaming replies,
 //! and usage accounting. They compose `aihub-store`, `aihub-providers` and `aihub-billing`,
 //! and know nothing of HTTP: `aihub-http` parses, calls one method of [`App`], and maps.

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! Pure types of AI Hub: ids, roles, provider kinds, the canonical chat request, response and
 //! streaming chunk every provider adapter shares, [`Usage`], [`Money`] and the [`ErrorCode`]
 //! vocabulary of the wire format.

@@ -127,18 +127,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             .unwrap_or(true);
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes =
-                bytes
-                    .await
-                    .map_err(|e| match e.as_error::<actix_web::error::PayloadError>() {
-                        Some(actix_web::error::PayloadError::Overflow) => {
-                            payload_error(actix_web::error::PayloadError::Overflow)
-                        }
-                        _ => ApiError::new(
-                            ErrorCode::PayloadTooLarge,
-                            format!("could not read the request body: {e}"),
-                        ),
-                    })?;
+            let bytes = bytes.await.map_err(|e| {
+                let too_large = e
+                    .as_error::<actix_web::error::PayloadError>()
+                    .is_some_and(|p| matches!(p, actix_web::error::PayloadError::Overflow))
+                    || e.as_response_error().status_code()
+                        == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE;
+                if too_large {
+                    payload_error(actix_web::error::PayloadError::Overflow)
+                } else {
+                    ApiError::new(
+                        ErrorCode::InvalidJson,
+                        format!("could not read the request body: {e}"),
+                    )
+                }
+            })?;
             if !content_type_ok {
                 return Err(ApiError::new(
                     ErrorCode::InvalidJson,

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! AI Hub's HTTP layer: actix-web handlers, DTOs, the caller extractors, SSE, the error body,
 //! and the OpenAPI document generated from the same route registration that serves requests.
 //!

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! AI Hub provider adapters: the dyn-compatible [`ChatProvider`] trait, one adapter per vendor
 //! wire family, and [`build_provider`] which turns a stored provider into a live client.
 //!

@@ -24,7 +24,7 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// Deployment secret, ≥ 32 bytes; generated into the data directory when absent.
     #[serde(skip_serializing)]
-    pub secret_key: Option<String>,
+    pub secret_key: Option<secrecy::SecretString>,
     /// Whether anyone may register (the first account always may).
     pub allow_registration: bool,
     /// Comma-separated CORS origins; empty sends no CORS headers.
@@ -113,11 +113,9 @@ impl Settings {
     /// # Errors
     /// A weak secret, an unknown database scheme, an unreachable database.
     pub async fn start_app(&self) -> Result<aihub_core::App> {
-        let secret = aihub_core::config::load_or_create_secret(
-            &self.data_dir,
-            self.secret_key.clone().map(secrecy::SecretString::from),
-        )
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let secret =
+            aihub_core::config::load_or_create_secret(&self.data_dir, self.secret_key.clone())
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         let mut core = aihub_core::CoreConfig::new(self.database_url(), secret);
         core.allow_registration = self.allow_registration;
         core.bcrypt_cost = self.bcrypt_cost;

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! AI Hub storage: the diesel schema, embedded migrations for PostgreSQL and SQLite, the pool,
 //! and one module of queries per table. No business rules live here.
 //!

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! AI Hub test harness: the app on a loopback port, test databases, fake vendor servers and
 //! fixtures. Dev-only: no production crate depends on it.
 //!
