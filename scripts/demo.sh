@@ -171,7 +171,7 @@ PROVIDER_ID="$(json_get id <<<"$RESP")"
 step "Open a conversation"
 CONVERSATION="$(
   python3 -c 'import json, sys; print(json.dumps({
-    "title": "Demo", "provider_id": sys.argv[1], "model": sys.argv[2],
+    "title": "Demo", "provider_id": int(sys.argv[1]), "model": sys.argv[2],
     "max_tokens": 48, "temperature": 0}))' "$PROVIDER_ID" "$MODEL"
 )"
 RESP="$(api POST /api/v1/conversations "$CONVERSATION")"

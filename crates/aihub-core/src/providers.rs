@@ -242,20 +242,23 @@ fn valid_base_url(
     scope: ProviderScope,
     url: Option<&str>,
 ) -> Result<Option<String>> {
+    let allow_private = scope == ProviderScope::Organization;
+    let unsafe_url = |e: aihub_providers::ProviderError| Error {
+        param: Some("base_url".into()),
+        ..Error::from(e)
+    };
     let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
-        if kind.default_base_url().is_none() {
+        // The vendor default must pass the same policy (Ollama's is localhost).
+        let Some(default) = kind.default_base_url() else {
             return Err(Error::validation(
                 "base_url",
                 format!("base_url is required for kind {}", kind.as_str()),
             ));
-        }
+        };
+        ssrf::check_base_url(default, allow_private).map_err(unsafe_url)?;
         return Ok(None);
     };
-    let allow_private = scope == ProviderScope::Organization;
-    let parsed = ssrf::check_base_url(url, allow_private).map_err(|e| Error {
-        param: Some("base_url".into()),
-        ..Error::from(e)
-    })?;
+    let parsed = ssrf::check_base_url(url, allow_private).map_err(unsafe_url)?;
     Ok(Some(parsed.as_str().trim_end_matches('/').to_owned()))
 }
 
@@ -482,7 +485,8 @@ impl App {
                     ErrorCode::NotFound | ErrorCode::ProviderNotAccessible
                 ) =>
             {
-                return Err(e);
+                // The same 404 as every other provider route for a foreign or missing id.
+                return Err(Error::not_found("provider"));
             }
             Err(e) => {
                 return Ok(ProviderTestResult {
@@ -566,7 +570,17 @@ impl App {
             return Ok(ResolvedProvider { provider, client });
         }
         let api_key = match &row.api_key_ciphertext {
-            Some(ct) => Some(self.inner.cipher.decrypt(row.owner_id, row.id, ct)?),
+            Some(ct) => Some(
+                self.inner
+                    .cipher
+                    .decrypt(row.owner_id, row.id, ct)
+                    .inspect_err(|_| {
+                        tracing::error!(
+                            provider_id = row.id,
+                            "stored provider key does not decrypt for its row"
+                        );
+                    })?,
+            ),
             None if provider.kind.requires_api_key() => {
                 return Err(Error::new(
                     ErrorCode::ProviderKeyMissing,

@@ -98,6 +98,38 @@ impl ApiError {
     }
 }
 
+/// The error body for an error response actix produced without our [`ApiError`] (e.g. a body
+/// extractor's 413), chosen from its status.
+pub(crate) fn body_for_status(status: StatusCode) -> ErrorResponse {
+    let (code, message) = match status.as_u16() {
+        413 => (
+            ErrorCode::PayloadTooLarge,
+            "request body is over the size limit",
+        ),
+        404 => (ErrorCode::RouteNotFound, "no such route"),
+        405 => (ErrorCode::MethodNotAllowed, "method not allowed"),
+        400 | 411 | 415 => (ErrorCode::InvalidJson, "the request body could not be read"),
+        401 => (ErrorCode::InvalidToken, "authentication required"),
+        403 => (ErrorCode::PermissionDenied, "permission denied"),
+        409 => (ErrorCode::Conflict, "conflict"),
+        429 => (ErrorCode::RateLimitExceeded, "too many requests"),
+        503 => (ErrorCode::ServiceUnavailable, "service unavailable"),
+        s if s < 500 => (ErrorCode::ValidationError, "invalid request"),
+        _ => (ErrorCode::InternalError, "internal server error"),
+    };
+    let kind = status_and_type(code).1;
+    ErrorResponse {
+        error: ErrorObject {
+            kind,
+            code,
+            message: message.to_owned(),
+            param: None,
+            details: None,
+        },
+        request_id: None,
+    }
+}
+
 /// Builds the response for an error; `request_id` is filled in by the middleware.
 pub(crate) fn render(e: &Error, request_id: Option<String>) -> HttpResponse {
     let (status, kind) = status_and_type(e.code);

@@ -80,14 +80,27 @@ pub async fn request_id(
     let path = req.path().to_owned();
     let res = next.call(req).await?;
     let status = res.status();
-    let error_body = res.response().extensions().get::<ErrorBody>().cloned();
+    let mut error_body = res.response().extensions().get::<ErrorBody>().cloned();
+    let is_json = res
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if error_body.is_none() && !is_json && (status.is_client_error() || status.is_server_error()) {
+        // An error actix produced itself (an extractor's overflow, a panic): same format.
+        error_body = Some(crate::error::ErrorBody(crate::error::body_for_status(
+            status,
+        )));
+    }
     let mut res = match error_body {
         Some(ErrorBody(mut body)) => {
             body.request_id = Some(rid.id.clone());
             let (http_req, old) = res.into_parts();
             let mut builder = HttpResponse::build(old.status());
             for (name, value) in old.headers() {
-                if name != actix_web::http::header::CONTENT_LENGTH {
+                if name != actix_web::http::header::CONTENT_LENGTH
+                    && name != actix_web::http::header::CONTENT_TYPE
+                {
                     builder.append_header((name.clone(), value.clone()));
                 }
             }

@@ -1,7 +1,7 @@
 //! The real `aihub` binary: it serves, and on SIGTERM lets a running stream finish, flushes
 //! usage and exits 0 (QUALITY.md R7).
 
-use crate::streaming::{SseReader, start_stream};
+use crate::streaming::SseReader;
 use aihub_testkit::fake_openai::{FakeBehavior, FakeOpenAi};
 use aihub_testkit::{TestBackend, TestDb};
 use serde_json::{Value, json};

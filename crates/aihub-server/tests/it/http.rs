@@ -46,6 +46,10 @@ pub(crate) fn assert_error(
 ) -> Value {
     let (s, body, headers) = reply;
     assert_eq!(s.as_u16(), status, "{body}");
+    assert!(
+        body.is_object(),
+        "expected a {status} `{code}` error in the error format, got {s} with body {body}"
+    );
     assert_eq!(keys(body), key_set(&["error", "request_id"]), "{body}");
     let error = &body["error"];
     assert_eq!(
