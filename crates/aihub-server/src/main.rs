@@ -143,16 +143,10 @@ async fn main() -> Result<()> {
     }
 }
 
-/// Installs the log subscriber. `async_openai` is silenced unless the filter names it: it logs
-/// upstream error bodies, which may quote a provider key.
+/// Installs the log subscriber with [`aihub_core::config::log_filter`] applied.
 fn init_tracing(filter: &str) {
-    let filter = if filter.contains("async_openai") {
-        filter.to_owned()
-    } else {
-        format!("{filter},async_openai=off")
-    };
-    let filter = filter.as_str();
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    let filter = aihub_core::config::log_filter(filter);
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

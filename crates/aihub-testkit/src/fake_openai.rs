@@ -51,6 +51,9 @@ pub enum FakeMode {
     InsufficientQuota,
     /// 500 with OpenAI's `server_error` body.
     ServerError,
+    /// 500 whose plain-text body quotes the received key, as a broken proxy in front of a
+    /// vendor might: clients log 5xx bodies, so this proves the key still reaches no log.
+    ServerErrorQuotingKey,
     /// 400 with OpenAI's `context_length_exceeded` body.
     ContextLengthExceeded,
     /// 404 with OpenAI's `model_not_found` body.
@@ -330,6 +333,12 @@ fn error_response(mode: &FakeMode, req: &HttpRequest, model: &str) -> Option<Htt
             None,
             Some("insufficient_quota"),
         )),
+        FakeMode::ServerErrorQuotingKey => {
+            let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain")
+                .body(format!("upstream proxy failure for request with {auth}"))
+        }
         FakeMode::ServerError => HttpResponse::InternalServerError().json(body(
             "The server had an error while processing your request. Sorry about that!".to_owned(),
             "server_error",

@@ -9,6 +9,7 @@ mod binary;
 mod conversations;
 mod http;
 mod llm;
+mod logs;
 mod openapi;
 mod providers;
 mod schema;
