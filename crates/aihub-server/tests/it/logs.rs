@@ -1,5 +1,5 @@
 //! Provider keys never reach the logs (QUALITY.md S4): with the production log filter at
-//! `debug`, the failing-key flows (the fake echoes the whole key in its 401 body and in a 5xx
+//! `info`, the failing-key flows (the fake echoes the whole key in its 401 body and in a 5xx
 //! body) leave no trace of the key in anything logged.
 
 use crate::conversations::new_conversation;
@@ -28,7 +28,7 @@ fn capture() -> Captured {
     LOGS.get_or_init(|| {
         let logs = Captured::default();
         let writer = logs.clone();
-        let filter = tracing_subscriber::EnvFilter::new(aihub_core::config::log_filter("debug"));
+        let filter = tracing_subscriber::EnvFilter::new(aihub_core::config::log_filter("info"));
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(move || writer.clone())
