@@ -198,3 +198,17 @@ impl FromRequest for PathId {
 pub(crate) fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
+
+/// Runs a use case on the app's runtime ([`App::run`]), so it finishes even when the client
+/// goes away; `f` gets its own handle to the app.
+///
+/// # Errors
+/// The use case's error, as an [`ApiError`].
+pub(crate) async fn call<T, F, Fut>(app: &App, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(App) -> Fut,
+    Fut: std::future::Future<Output = aihub_core::Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(app.run(f(app.clone())).await?)
+}

@@ -2,7 +2,7 @@
 
 use crate::dto::{double_option, ts};
 use crate::error::{ApiError, ApiResult, ErrorResponse};
-use crate::extract::{AuthUser, ValidJson, client_ip};
+use crate::extract::{AuthUser, ValidJson, call, client_ip};
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use aihub_core::App;
 use aihub_core::auth::{IssuedTokens, ProfileUpdate, Registration};
@@ -175,21 +175,17 @@ pub async fn register(
     body: ValidJson<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let tokens = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.register(Registration {
-                    username: b.username,
-                    email: b.email,
-                    password: b.password,
-                    confirm_password: b.confirm_password,
-                    full_name: b.full_name,
-                })
-                .await
-            }
+    let tokens = call(&app, move |app| async move {
+        app.register(Registration {
+            username: b.username,
+            email: b.email,
+            password: b.password,
+            confirm_password: b.confirm_password,
+            full_name: b.full_name,
         })
-        .await?;
+        .await
+    })
+    .await?;
     Ok(HttpResponse::Created().json(AuthResponse::from(tokens)))
 }
 
@@ -210,12 +206,10 @@ pub async fn login(
         )));
     };
     let ip = client_ip(&req);
-    let tokens = app
-        .run({
-            let app = app.get_ref().clone();
-            async move { app.login(&login, &b.password, ip.as_deref()).await }
-        })
-        .await?;
+    let tokens = call(&app, move |app| async move {
+        app.login(&login, &b.password, ip.as_deref()).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(AuthResponse::from(tokens)))
 }
 
@@ -243,15 +237,11 @@ pub async fn token(
         )));
     }
     let ip = client_ip(&req);
-    let t = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.login(&form.username, &form.password, ip.as_deref())
-                    .await
-            }
-        })
-        .await?;
+    let t = call(&app, move |app| async move {
+        app.login(&form.username, &form.password, ip.as_deref())
+            .await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token: t.access_token,
         token_type: "bearer",
@@ -269,9 +259,8 @@ pub async fn refresh(
     body: ValidJson<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(AuthResponse::from(
-        app.run({
-            let app = app.get_ref().clone();
-            async move { app.refresh(&body.0.refresh_token).await }
+        call(&app, move |app| async move {
+            app.refresh(&body.0.refresh_token).await
         })
         .await?,
     )))
@@ -282,11 +271,7 @@ pub async fn refresh(
     responses((status = 200, body = StatusResponse), (status = 401, body = ErrorResponse)))]
 #[post("/auth/logout")]
 pub async fn logout(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
-    app.run({
-        let app = app.get_ref().clone();
-        async move { app.logout(&user.0).await }
-    })
-    .await?;
+    call(&app, move |app| async move { app.logout(&user.0).await }).await?;
     Ok(HttpResponse::Ok().json(StatusResponse {
         status: "logged_out",
     }))
@@ -298,11 +283,7 @@ pub async fn logout(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpRespon
 #[get("/auth/me")]
 pub async fn me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(UserResponse::from(
-        &app.run({
-            let app = app.get_ref().clone();
-            async move { app.me(&user.0).await }
-        })
-        .await?,
+        &call(&app, move |app| async move { app.me(&user.0).await }).await?,
     )))
 }
 
@@ -312,11 +293,7 @@ pub async fn me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> 
 #[get("/users/me")]
 pub async fn get_users_me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(UserResponse::from(
-        &app.run({
-            let app = app.get_ref().clone();
-            async move { app.me(&user.0).await }
-        })
-        .await?,
+        &call(&app, move |app| async move { app.me(&user.0).await }).await?,
     )))
 }
 
@@ -330,23 +307,19 @@ pub async fn update_users_me(
     body: ValidJson<UpdateMeRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let row = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.update_me(
-                    &user.0,
-                    ProfileUpdate {
-                        username: b.username,
-                        email: b.email,
-                        full_name: b.full_name,
-                        password: b.password,
-                        current_password: b.current_password,
-                    },
-                )
-                .await
-            }
-        })
-        .await?;
+    let row = call(&app, move |app| async move {
+        app.update_me(
+            &user.0,
+            ProfileUpdate {
+                username: b.username,
+                email: b.email,
+                full_name: b.full_name,
+                password: b.password,
+                current_password: b.current_password,
+            },
+        )
+        .await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&row)))
 }

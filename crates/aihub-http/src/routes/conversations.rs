@@ -3,7 +3,7 @@
 
 use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
 use crate::error::{ApiResult, ErrorResponse};
-use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery};
+use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use crate::middleware::RequestId;
 use crate::sse;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
@@ -350,15 +350,11 @@ pub async fn list_conversations(
         provider_id: q.provider_id,
         search: q.search.filter(|s| !s.trim().is_empty()),
     };
-    let rows = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.list_conversations(&user.0, &filter, order, page_req)
-                    .await
-            }
-        })
-        .await?;
+    let rows = call(&app, move |app| async move {
+        app.list_conversations(&user.0, &filter, order, page_req)
+            .await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         pagination: pagination(page, size, rows.total),
         items: rows
@@ -379,29 +375,25 @@ pub async fn create_conversation(
     body: ValidJson<CreateConversationRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let d = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.create_conversation(
-                    &user.0,
-                    NewConversationInput {
-                        title: b.title,
-                        provider_id: b.provider_id,
-                        model: b.model,
-                        system_prompt: b.system_prompt,
-                        initial_message: b.initial_message,
-                        max_tokens: b.max_tokens,
-                        temperature: b.temperature,
-                        is_pinned: b.is_pinned,
-                        is_archived: b.is_archived,
-                        metadata: b.metadata,
-                    },
-                )
-                .await
-            }
-        })
-        .await?;
+    let d = call(&app, move |app| async move {
+        app.create_conversation(
+            &user.0,
+            NewConversationInput {
+                title: b.title,
+                provider_id: b.provider_id,
+                model: b.model,
+                system_prompt: b.system_prompt,
+                initial_message: b.initial_message,
+                max_tokens: b.max_tokens,
+                temperature: b.temperature,
+                is_pinned: b.is_pinned,
+                is_archived: b.is_archived,
+                metadata: b.metadata,
+            },
+        )
+        .await
+    })
+    .await?;
     Ok(HttpResponse::Created().json(ConversationDetailResponse {
         conversation: ConversationResponse::from(&d.conversation),
         messages: d.messages.iter().map(MessageResponse::from).collect(),
@@ -417,12 +409,10 @@ pub async fn get_conversation(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let d = app
-        .run({
-            let app = app.get_ref().clone();
-            async move { app.get_conversation(&user.0, id.0).await }
-        })
-        .await?;
+    let d = call(&app, move |app| async move {
+        app.get_conversation(&user.0, id.0).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ConversationDetailResponse {
         conversation: ConversationResponse::from(&d.conversation),
         messages: d.messages.iter().map(MessageResponse::from).collect(),
@@ -435,29 +425,25 @@ async fn do_update(
     id: i64,
     b: UpdateConversationRequest,
 ) -> ApiResult<HttpResponse> {
-    let row = app
-        .run({
-            let app = app.clone();
-            async move {
-                app.update_conversation(
-                    &user.0,
-                    id,
-                    ConversationUpdate {
-                        title: b.title,
-                        provider_id: b.provider_id,
-                        model: b.model,
-                        system_prompt: b.system_prompt,
-                        max_tokens: b.max_tokens,
-                        temperature: b.temperature,
-                        is_pinned: b.is_pinned,
-                        is_archived: b.is_archived,
-                        metadata: b.metadata,
-                    },
-                )
-                .await
-            }
-        })
-        .await?;
+    let row = call(app, move |app| async move {
+        app.update_conversation(
+            &user.0,
+            id,
+            ConversationUpdate {
+                title: b.title,
+                provider_id: b.provider_id,
+                model: b.model,
+                system_prompt: b.system_prompt,
+                max_tokens: b.max_tokens,
+                temperature: b.temperature,
+                is_pinned: b.is_pinned,
+                is_archived: b.is_archived,
+                metadata: b.metadata,
+            },
+        )
+        .await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ConversationResponse::from(&row)))
 }
 
@@ -496,9 +482,8 @@ pub async fn delete_conversation(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    app.run({
-        let app = app.get_ref().clone();
-        async move { app.delete_conversation(&user.0, id.0).await }
+    call(&app, move |app| async move {
+        app.delete_conversation(&user.0, id.0).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -521,21 +506,17 @@ pub async fn send_message(
         request_id: rid.unique,
         api_key_id: None,
     };
-    let ex = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.send_message(
-                    &user.0,
-                    id.0,
-                    send_input(body.0),
-                    q.0.use_context.unwrap_or(true),
-                    &ctx,
-                )
-                .await
-            }
-        })
-        .await?;
+    let ex = call(&app, move |app| async move {
+        app.send_message(
+            &user.0,
+            id.0,
+            send_input(body.0),
+            q.0.use_context.unwrap_or(true),
+            &ctx,
+        )
+        .await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ExchangeResponse {
         user_message: MessageResponse::from(&ex.user_message),
         assistant_message: MessageResponse::from(&ex.assistant_message),
@@ -572,22 +553,18 @@ pub async fn stream_reply(
         request_id: rid.unique,
         api_key_id: None,
     };
-    let reply = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.stream_reply(
-                    &user.0,
-                    id.0,
-                    send_input(body.0),
-                    q.0.use_context.unwrap_or(true),
-                    Some(timeout),
-                    ctx,
-                )
-                .await
-            }
-        })
-        .await?;
+    let reply = call(&app, move |app| async move {
+        app.stream_reply(
+            &user.0,
+            id.0,
+            send_input(body.0),
+            q.0.use_context.unwrap_or(true),
+            Some(timeout),
+            ctx,
+        )
+        .await
+    })
+    .await?;
     Ok(sse::response(reply.events))
 }
 
@@ -601,12 +578,10 @@ pub async fn stop_stream(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let out = app
-        .run({
-            let app = app.get_ref().clone();
-            async move { app.stop_stream(&user.0, id.0).await }
-        })
-        .await?;
+    let out = call(&app, move |app| async move {
+        app.stop_stream(&user.0, id.0).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(StopResponse {
         status: if out.stopped {
             "stopped"

@@ -2,7 +2,7 @@
 
 use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
 use crate::error::{ApiResult, ErrorResponse};
-use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery};
+use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use aihub_core::App;
 use aihub_core::providers::{NewProviderInput, Provider, ProviderUpdate};
@@ -169,27 +169,23 @@ pub async fn create_provider(
     body: ValidJson<CreateProviderRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let p = app
-        .run({
-            let app = app.get_ref().clone();
-            async move {
-                app.create_provider(
-                    &user.0,
-                    NewProviderInput {
-                        name: b.name,
-                        slug: b.slug,
-                        kind: b.kind,
-                        scope: b.scope.unwrap_or(ProviderScope::Personal),
-                        api_key: b.api_key,
-                        base_url: b.base_url,
-                        config: b.config.unwrap_or_default(),
-                        is_active: b.is_active,
-                    },
-                )
-                .await
-            }
-        })
-        .await?;
+    let p = call(&app, move |app| async move {
+        app.create_provider(
+            &user.0,
+            NewProviderInput {
+                name: b.name,
+                slug: b.slug,
+                kind: b.kind,
+                scope: b.scope.unwrap_or(ProviderScope::Personal),
+                api_key: b.api_key,
+                base_url: b.base_url,
+                config: b.config.unwrap_or_default(),
+                is_active: b.is_active,
+            },
+        )
+        .await
+    })
+    .await?;
     Ok(HttpResponse::Created().json(ProviderResponse::from(p)))
 }
 
@@ -215,12 +211,10 @@ pub async fn list_providers(
         kind: q.kind.map(|k| k.as_str().to_owned()),
         is_active: q.is_active,
     };
-    let rows = app
-        .run({
-            let app = app.get_ref().clone();
-            async move { app.list_providers(&user.0, &filter, page_req).await }
-        })
-        .await?;
+    let rows = call(&app, move |app| async move {
+        app.list_providers(&user.0, &filter, page_req).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ListResponse {
         pagination: pagination(page, size, rows.total),
         items: rows
@@ -236,15 +230,13 @@ pub async fn list_providers(
     responses((status = 200, body = Vec<ProviderResponse>), (status = 401, body = ErrorResponse)))]
 #[get("/providers/available")]
 pub async fn available_providers(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let items: Vec<ProviderResponse> = app
-        .run({
-            let app = app.get_ref().clone();
-            async move { app.available_providers(&user.0).await }
-        })
-        .await?
-        .into_iter()
-        .map(ProviderResponse::from)
-        .collect();
+    let items: Vec<ProviderResponse> = call(&app, move |app| async move {
+        app.available_providers(&user.0).await
+    })
+    .await?
+    .into_iter()
+    .map(ProviderResponse::from)
+    .collect();
     Ok(HttpResponse::Ok().json(items))
 }
 
@@ -258,9 +250,8 @@ pub async fn get_provider(
     id: PathId,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(ProviderResponse::from(
-        app.run({
-            let app = app.get_ref().clone();
-            async move { app.get_provider(&user.0, id.0).await }
+        call(&app, move |app| async move {
+            app.get_provider(&user.0, id.0).await
         })
         .await?,
     )))
@@ -272,26 +263,22 @@ async fn do_update(
     id: i64,
     b: UpdateProviderRequest,
 ) -> ApiResult<HttpResponse> {
-    let p = app
-        .run({
-            let app = app.clone();
-            async move {
-                app.update_provider(
-                    &user.0,
-                    id,
-                    ProviderUpdate {
-                        name: b.name,
-                        slug: b.slug,
-                        api_key: b.api_key,
-                        base_url: b.base_url,
-                        config: b.config,
-                        is_active: b.is_active,
-                    },
-                )
-                .await
-            }
-        })
-        .await?;
+    let p = call(app, move |app| async move {
+        app.update_provider(
+            &user.0,
+            id,
+            ProviderUpdate {
+                name: b.name,
+                slug: b.slug,
+                api_key: b.api_key,
+                base_url: b.base_url,
+                config: b.config,
+                is_active: b.is_active,
+            },
+        )
+        .await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ProviderResponse::from(p)))
 }
 
@@ -330,9 +317,8 @@ pub async fn delete_provider(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    app.run({
-        let app = app.get_ref().clone();
-        async move { app.delete_provider(&user.0, id.0).await }
+    call(&app, move |app| async move {
+        app.delete_provider(&user.0, id.0).await
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -347,12 +333,10 @@ pub async fn test_provider(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let r = app
-        .run({
-            let app = app.get_ref().clone();
-            async move { app.test_provider(&user.0, id.0).await }
-        })
-        .await?;
+    let r = call(&app, move |app| async move {
+        app.test_provider(&user.0, id.0).await
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ProviderTestResponse {
         ok: r.ok,
         latency_ms: r.latency_ms,
