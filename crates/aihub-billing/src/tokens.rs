@@ -118,6 +118,9 @@ pub fn count_text(model: &str, text: &str) -> TokenCount {
     }
 }
 
+/// Tokens counted per image when estimating a prompt (OpenAI's low-detail image cost).
+pub const IMAGE_TOKENS: u32 = 85;
+
 /// Prompt tokens of a chat request, following the OpenAI cookbook: for each message
 /// [`TOKENS_PER_MESSAGE`] plus the tokens of its role and content, then
 /// [`REPLY_PRIMING_TOKENS`] once. Exact for OpenAI chat models on text-only messages; other
@@ -128,12 +131,25 @@ pub fn count_messages(model: &str, messages: &[ChatMessage]) -> TokenCount {
     let mut total = REPLY_PRIMING_TOKENS;
     for m in messages {
         let (role, f1) = count_with(encoding, m.role.as_str());
-        let (content, f2) = count_with(encoding, &m.content);
+        let (content, f2) = count_with(encoding, &m.text());
         estimated |= f1 || f2;
         total = total
             .saturating_add(TOKENS_PER_MESSAGE)
             .saturating_add(role)
             .saturating_add(content);
+        for call in &m.tool_calls {
+            let (name, f3) = count_with(encoding, &call.name);
+            let (args, f4) = count_with(encoding, &call.arguments);
+            estimated |= f3 || f4;
+            total = total.saturating_add(name).saturating_add(args);
+        }
+        // Images are billed by size and detail, which are not known here: OpenAI's low-detail
+        // price per image is the floor, and the count is an estimate.
+        let images = m.content.images().count() as u32;
+        if images > 0 {
+            estimated = true;
+            total = total.saturating_add(images.saturating_mul(IMAGE_TOKENS));
+        }
     }
     TokenCount {
         tokens: total,
@@ -280,7 +296,7 @@ mod tests {
             .iter()
             .map(|m| tiktoken_rs::ChatCompletionRequestMessage {
                 role: m.role.as_str().to_owned(),
-                content: Some(m.content.clone()),
+                content: Some(m.text().into_owned()),
                 ..Default::default()
             })
             .collect();

@@ -446,6 +446,7 @@ impl App {
                 .temperature
                 .or(conv.temperature)
                 .or(provider.provider.config.temperature),
+            ..ChatRequest::default()
         };
         Ok((Prepared { provider, request }, history))
     }
@@ -1054,16 +1055,16 @@ mod tests {
             row(5, "assistant", "partial", "stopped"),
         ];
         let with = build_messages(Some("be brief"), &history, "next", true);
-        let roles: Vec<_> = with.iter().map(|m| (m.role, m.content.as_str())).collect();
+        let roles: Vec<_> = with.iter().map(|m| (m.role, m.text().into_owned())).collect();
         assert_eq!(
             roles,
             vec![
-                (ChatRole::System, "be brief"),
-                (ChatRole::User, "hi"),
-                (ChatRole::Assistant, "hello"),
-                (ChatRole::User, "again"),
-                (ChatRole::Assistant, "partial"),
-                (ChatRole::User, "next"),
+                (ChatRole::System, "be brief".to_owned()),
+                (ChatRole::User, "hi".to_owned()),
+                (ChatRole::Assistant, "hello".to_owned()),
+                (ChatRole::User, "again".to_owned()),
+                (ChatRole::Assistant, "partial".to_owned()),
+                (ChatRole::User, "next".to_owned()),
             ]
         );
         let without = build_messages(Some("be brief"), &history, "next", false);

@@ -511,6 +511,7 @@ impl App {
                     )],
                     max_tokens: Some(1),
                     temperature: Some(0.0),
+                    ..aihub_domain::ChatRequest::default()
                 };
                 resolved.client.chat(&probe).await.map(|_| {
                     vec![ModelInfo {

@@ -78,6 +78,10 @@ pub enum ErrorCode {
     ModelNotFound,
     /// The prompt does not fit the model's context window (400).
     ContextLengthExceeded,
+    /// The vendor's safety filter blocked the prompt or the reply (400).
+    ContentFiltered,
+    /// The provider kind cannot do what was asked, e.g. embeddings on Anthropic (400).
+    UnsupportedOperation,
     /// The server is shutting down or a dependency is down (503).
     ServiceUnavailable,
     /// An unexpected server fault; details are logged, never returned (500).
@@ -122,6 +126,8 @@ impl ErrorCode {
             ErrorCode::UpstreamBadRequest => "upstream_bad_request",
             ErrorCode::ModelNotFound => "model_not_found",
             ErrorCode::ContextLengthExceeded => "context_length_exceeded",
+            ErrorCode::ContentFiltered => "content_filtered",
+            ErrorCode::UnsupportedOperation => "unsupported_operation",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
         }

@@ -14,8 +14,9 @@ pub mod usage;
 pub mod user;
 
 pub use chat::{
-    ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatRole, FinishReason, MessageStatus,
-    Usage, UsageStatus,
+    ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatRole, ContentPart, EmbeddingRequest,
+    EmbeddingResponse, FinishReason, ImagePart, MessageContent, MessageStatus, ResponseFormat,
+    ToolCall, ToolCallDelta, ToolChoice, ToolDefinition, Usage, UsageStatus,
 };
 pub use error::ErrorCode;
 pub use money::Money;

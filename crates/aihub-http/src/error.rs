@@ -17,7 +17,7 @@ pub fn status_and_type(code: ErrorCode) -> (StatusCode, &'static str) {
         ValidationError | InvalidJson | UnsafeBaseUrl | ModelRequired => {
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_error")
         }
-        UpstreamBadRequest | ContextLengthExceeded => {
+        UpstreamBadRequest | ContextLengthExceeded | ContentFiltered | UnsupportedOperation => {
             (StatusCode::BAD_REQUEST, "invalid_request_error")
         }
         PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error"),

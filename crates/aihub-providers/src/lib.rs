@@ -5,7 +5,11 @@
 //! Adapters never touch the database and never put a credential or a raw upstream body into an
 //! error: [`ProviderError`] carries only a mapped code and a short, safe message.
 
+pub mod anthropic;
 mod error;
+pub mod gemini;
+mod http;
+pub mod ollama;
 pub mod openai;
 mod provider;
 pub mod ssrf;

@@ -1,7 +1,10 @@
 //! The trait every vendor adapter implements.
 
 use crate::ProviderError;
-use aihub_domain::{ChatChunk, ChatRequest, ChatResponse, ModelInfo, ProviderKind};
+use aihub_domain::{
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode, ModelInfo,
+    ProviderKind,
+};
 use futures_util::stream::BoxStream;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -39,6 +42,20 @@ pub trait ChatProvider: Send + Sync {
     /// # Errors
     /// A [`ProviderError`] with the mapped code.
     async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError>;
+
+    /// Embeddings for every input, in order (OpenAI `POST /embeddings`, Gemini
+    /// `batchEmbedContents`, Ollama `/api/embed`).
+    ///
+    /// # Errors
+    /// A [`ProviderError`] with the mapped code; `unsupported_operation` by default, for vendors
+    /// without an embeddings API (Anthropic).
+    async fn embed(&self, request: &EmbeddingRequest) -> Result<EmbeddingResponse, ProviderError> {
+        let _ = request;
+        Err(ProviderError::new(
+            ErrorCode::UnsupportedOperation,
+            format!("provider kind `{}` has no embeddings API", self.kind().as_str()),
+        ))
+    }
 }
 
 /// Everything needed to build a client for one stored provider. The API key is a

@@ -43,6 +43,7 @@ fn request() -> ChatRequest {
         ],
         max_tokens: Some(64),
         temperature: Some(0.5),
+        ..ChatRequest::default()
     }
 }
 

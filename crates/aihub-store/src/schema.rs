@@ -131,7 +131,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        key_hash -> Text,
+        prefix -> Text,
+        permissions -> Text,
+        requests_per_minute -> Nullable<BigInt>,
+        tokens_per_minute -> Nullable<BigInt>,
+        usage_limit_tokens -> Nullable<BigInt>,
+        is_active -> Bool,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(providers -> users (owner_id));
 diesel::joinable!(provider_grants -> providers (provider_id));
@@ -147,4 +167,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     messages,
     usage_records,
+    api_keys,
 );

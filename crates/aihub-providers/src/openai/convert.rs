@@ -28,10 +28,12 @@ pub(crate) fn to_wire_request(
         .messages
         .iter()
         .map(|m| match m.role {
-            ChatRole::System => ChatCompletionRequestMessage::System(m.content.clone().into()),
-            ChatRole::User => ChatCompletionRequestMessage::User(m.content.clone().into()),
+            ChatRole::System => ChatCompletionRequestMessage::System(m.text().into_owned().into()),
+            ChatRole::User | ChatRole::Tool => {
+                ChatCompletionRequestMessage::User(m.text().into_owned().into())
+            }
             ChatRole::Assistant => {
-                ChatCompletionRequestMessage::Assistant(m.content.clone().into())
+                ChatCompletionRequestMessage::Assistant(m.text().into_owned().into())
             }
         })
         .collect();
@@ -105,6 +107,7 @@ pub(crate) fn from_wire_response(
         id: Some(response.id).filter(|id| !id.is_empty()),
         model: response.model,
         content,
+        tool_calls: Vec::new(),
         finish_reason: choice.finish_reason.map(finish_reason),
         usage: response.usage.as_ref().map(usage),
     })
@@ -122,6 +125,7 @@ pub(crate) fn from_wire_chunk(chunk: CreateChatCompletionStreamResponse) -> Opti
     };
     let out = ChatChunk {
         delta: delta.filter(|d| !d.is_empty()),
+        tool_calls: Vec::new(),
         finish_reason: finish.map(finish_reason),
         usage: chunk.usage.as_ref().map(usage),
     };
@@ -238,6 +242,7 @@ mod tests {
         assert_eq!(
             got[3],
             Some(ChatChunk {
+                tool_calls: Vec::new(),
                 delta: None,
                 finish_reason: Some(FinishReason::Stop),
                 usage: None
@@ -246,6 +251,7 @@ mod tests {
         assert_eq!(
             got[4],
             Some(ChatChunk {
+                tool_calls: Vec::new(),
                 delta: None,
                 finish_reason: None,
                 usage: Some(Usage {
@@ -262,6 +268,7 @@ mod tests {
         assert_eq!(
             chunk(LLAMA_CPP_FINAL),
             Some(ChatChunk {
+                tool_calls: Vec::new(),
                 delta: None,
                 finish_reason: Some(FinishReason::Stop),
                 usage: Some(Usage {
@@ -298,6 +305,7 @@ mod tests {
             ],
             max_tokens: Some(50),
             temperature: Some(0.5),
+            ..ChatRequest::default()
         }
     }
 
