@@ -1,0 +1,640 @@
+//! A fake Ollama server on a loopback port that replays Ollama's documented native API
+//! (<https://github.com/ollama/ollama/blob/main/docs/api.md>), with selectable error modes and
+//! a record of what it received.
+//!
+//! Routes, at the server root: `POST /api/chat` (one JSON object with `"stream": false`;
+//! otherwise — Ollama's default — an `application/x-ndjson` stream of `message.content` deltas
+//! with `done: false`, then a `done: true` line with `done_reason`, the token counts and the
+//! durations), `GET /api/tags` and `POST /api/embed`. Errors are Ollama's `{"error": "…"}`
+//! bodies with its statuses. The final stream line is written in two pieces, so clients must
+//! join lines split across reads.
+//!
+//! The server runs on its own thread under its own actix system and stops when the
+//! [`FakeOllama`] is dropped.
+//!
+//! ```no_run
+//! # use aihub_testkit::fake_ollama::{FakeOllama, OllamaBehavior, OllamaMode};
+//! let fake = FakeOllama::start(OllamaBehavior::default());
+//! let base = fake.base_url(); // http://127.0.0.1:PORT
+//! let missing = FakeOllama::start(OllamaBehavior::error(OllamaMode::ModelNotFound));
+//! ```
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The `created_at` of every object the fake returns (from the documented examples).
+const CREATED_AT: &str = "2023-08-04T19:22:45.499127Z";
+/// The model named in replies when the request names none.
+const DEFAULT_MODEL: &str = "llama3.2";
+
+/// How the fake answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum OllamaMode {
+    /// Success on every route.
+    #[default]
+    Ok,
+    /// The chat replies with one `get_current_weather` tool call (`message.tool_calls`, as in
+    /// the documented "Chat request (with tools)" example) and no text.
+    ToolCall,
+    /// 404 `{"error": "model '<model>' not found, try pulling it first"}` on every route.
+    ModelNotFound,
+    /// 500 `{"error": "model requires more system memory (…) than is available (…)"}`.
+    ServerError,
+    /// 429 `{"error": "…"}` with a `Retry-After` header (as a rate-limiting proxy or Ollama's
+    /// cloud answers).
+    RateLimited {
+        /// The `Retry-After` value, in seconds.
+        retry_after_secs: u64,
+    },
+    /// A stream sends its deltas, then `{"error": "…"}` instead of the final line (a
+    /// non-streaming chat answers 500 with that error).
+    MidStreamError,
+    /// A stream sends its deltas, then closes without a `done: true` line.
+    CutOff,
+    /// A stream sends one delta, then a line that is not JSON.
+    Malformed,
+}
+
+/// The fake's behavior: a mode, the streamed pieces, counts, listed models and an optional
+/// required API key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OllamaBehavior {
+    /// Success or one of the errors.
+    pub mode: OllamaMode,
+    /// The reply text, one streamed delta per piece; joined for non-streaming replies.
+    pub pieces: Vec<String>,
+    /// Pause before each streamed line after the first.
+    pub chunk_delay: Duration,
+    /// `prompt_eval_count` reported (chat and embed); `None` leaves it out, as Ollama does
+    /// when the prompt was cached.
+    pub prompt_eval_count: Option<u32>,
+    /// `eval_count` reported on the final chat object.
+    pub eval_count: Option<u32>,
+    /// Model names listed by `GET /api/tags`.
+    pub models: Vec<String>,
+    /// When set, every request without `Authorization: Bearer <key>` gets 401
+    /// `{"error": "unauthorized"}` (Ollama behind an authenticating proxy, or its cloud).
+    pub api_key: Option<String>,
+    /// Length of each vector from `/api/embed` when the request gives no `dimensions`.
+    pub embedding_dimensions: usize,
+}
+
+impl Default for OllamaBehavior {
+    /// Success; the reply `Hello! How can I help?` in four pieces; 26 prompt and 7 generated
+    /// tokens; two listed models; no key required; 4-dimensional embeddings.
+    fn default() -> Self {
+        OllamaBehavior {
+            mode: OllamaMode::Ok,
+            pieces: ["Hello", "!", " How can", " I help?"]
+                .map(String::from)
+                .to_vec(),
+            chunk_delay: Duration::ZERO,
+            prompt_eval_count: Some(26),
+            eval_count: Some(7),
+            models: vec!["llama3:latest".to_owned(), "codellama:13b".to_owned()],
+            api_key: None,
+            embedding_dimensions: 4,
+        }
+    }
+}
+
+impl OllamaBehavior {
+    /// Every route answers with `mode`.
+    pub fn error(mode: OllamaMode) -> Self {
+        OllamaBehavior {
+            mode,
+            ..OllamaBehavior::default()
+        }
+    }
+
+    /// Success, but only with `Authorization: Bearer <key>`.
+    pub fn requiring_key(key: &str) -> Self {
+        OllamaBehavior {
+            api_key: Some(key.to_owned()),
+            ..OllamaBehavior::default()
+        }
+    }
+
+    /// A long, slow stream (`chunks` pieces `tok0 `, `tok1 `, …, `delay` apart), so a test can
+    /// stop it midway.
+    pub fn slow_stream(chunks: usize, delay: Duration) -> Self {
+        OllamaBehavior {
+            pieces: (0..chunks).map(|i| format!("tok{i} ")).collect(),
+            chunk_delay: delay,
+            eval_count: Some(u32::try_from(chunks).unwrap_or(u32::MAX)),
+            ..OllamaBehavior::default()
+        }
+    }
+
+    /// The pieces joined: the full reply text.
+    pub fn reply_text(&self) -> String {
+        self.pieces.concat()
+    }
+}
+
+/// What the fake saw, shared with its server thread.
+#[derive(Debug, Default)]
+struct Shared {
+    behavior: Mutex<OllamaBehavior>,
+    requests: AtomicUsize,
+    last_path: Mutex<Option<String>>,
+    last_body: Mutex<Option<Value>>,
+    last_headers: Mutex<Vec<(String, String)>>,
+    streams_completed: AtomicUsize,
+    client_disconnected: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking test thread must not hide what the fake recorded.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running fake Ollama server. Stops when dropped.
+#[derive(Debug)]
+pub struct FakeOllama {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    handle: ServerHandle,
+}
+
+impl FakeOllama {
+    /// Starts the fake on `127.0.0.1:0` with `behavior`.
+    ///
+    /// # Panics
+    /// When the server thread cannot start or bind (a broken test environment).
+    pub fn start(behavior: OllamaBehavior) -> Self {
+        let shared = Arc::new(Shared {
+            behavior: Mutex::new(behavior),
+            ..Shared::default()
+        });
+        let data = web::Data::from(shared.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("fake-ollama".to_owned())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = HttpServer::new(move || {
+                        App::new()
+                            .app_data(data.clone())
+                            .route("/api/chat", web::post().to(chat))
+                            .route("/api/tags", web::get().to(tags))
+                            .route("/api/embed", web::post().to(embed))
+                    })
+                    .workers(1)
+                    .disable_signals()
+                    .shutdown_timeout(0)
+                    .on_connect(|conn, _| {
+                        // Without TCP_NODELAY the first streamed line waits ~40 ms.
+                        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                            let _ = tcp.set_nodelay(true);
+                        }
+                    })
+                    .bind(("127.0.0.1", 0));
+                    let server = match server {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let addr = server.addrs()[0];
+                    let running = server.run();
+                    let _ = tx.send(Ok((addr, running.handle())));
+                    let _ = running.await;
+                });
+            })
+            .expect("spawn the fake Ollama server thread");
+        let (addr, handle) = rx
+            .recv()
+            .expect("the fake Ollama server thread reports its address")
+            .expect("bind the fake Ollama server to 127.0.0.1:0");
+        FakeOllama {
+            addr,
+            shared,
+            handle,
+        }
+    }
+
+    /// The server root, `http://127.0.0.1:PORT` (Ollama's base URL convention).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replaces the behavior for the following requests.
+    pub fn set_behavior(&self, behavior: OllamaBehavior) {
+        *lock(&self.shared.behavior) = behavior;
+    }
+
+    /// Requests received on any route, including failed ones.
+    pub fn request_count(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// The path of the last request, e.g. `/api/chat`.
+    pub fn last_path(&self) -> Option<String> {
+        lock(&self.shared.last_path).clone()
+    }
+
+    /// The JSON body of the last request, if it had one.
+    pub fn last_request_body(&self) -> Option<Value> {
+        lock(&self.shared.last_body).clone()
+    }
+
+    /// A header of the last request, by case-insensitive name.
+    pub fn last_header(&self, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
+        lock(&self.shared.last_headers)
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Streams sent in full, through the `done: true` line.
+    pub fn streams_completed(&self) -> usize {
+        self.shared.streams_completed.load(Ordering::SeqCst)
+    }
+
+    /// Whether a client went away before a stream was sent in full.
+    pub fn client_disconnected(&self) -> bool {
+        self.shared.client_disconnected.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout` for [`Self::client_disconnected`]; returns its final value.
+    pub async fn wait_for_disconnect(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.client_disconnected() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.client_disconnected()
+    }
+}
+
+impl Drop for FakeOllama {
+    fn drop(&mut self) {
+        // `stop` sends its command at once; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Records the request and returns the behavior to answer it with.
+fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> OllamaBehavior {
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    *lock(&shared.last_path) = Some(req.path().to_owned());
+    *lock(&shared.last_body) = serde_json::from_slice(body).ok();
+    *lock(&shared.last_headers) = req
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    lock(&shared.behavior).clone()
+}
+
+fn error_body(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message }))
+}
+
+/// The error every route answers before its own work: a missing key, or an error mode.
+fn route_error(behavior: &OllamaBehavior, req: &HttpRequest, model: &str) -> Option<HttpResponse> {
+    use actix_web::http::StatusCode;
+    if let Some(key) = &behavior.api_key {
+        let expected = format!("Bearer {key}");
+        let sent = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if sent != Some(expected.as_str()) {
+            return Some(error_body(StatusCode::UNAUTHORIZED, "unauthorized"));
+        }
+    }
+    match &behavior.mode {
+        OllamaMode::ModelNotFound => Some(error_body(
+            StatusCode::NOT_FOUND,
+            &format!("model '{model}' not found, try pulling it first"),
+        )),
+        OllamaMode::ServerError => Some(error_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "model requires more system memory (12.1 GiB) than is available (8.0 GiB)",
+        )),
+        &OllamaMode::RateLimited { retry_after_secs } => Some(
+            HttpResponse::TooManyRequests()
+                .insert_header(("retry-after", retry_after_secs.to_string()))
+                .json(json!({"error": format!("too many requests for {model}, retry in {retry_after_secs}s")})),
+        ),
+        OllamaMode::Ok
+        | OllamaMode::ToolCall
+        | OllamaMode::MidStreamError
+        | OllamaMode::CutOff
+        | OllamaMode::Malformed => None,
+    }
+}
+
+/// The text of a mid-stream error line (quotes the model, so tests can prove it is not
+/// copied into errors).
+fn runtime_error(model: &str) -> String {
+    format!("an error was encountered while running the model {model}: unexpected EOF")
+}
+
+fn model_of(request: &Value) -> String {
+    request["model"]
+        .as_str()
+        .unwrap_or(DEFAULT_MODEL)
+        .to_owned()
+}
+
+async fn chat(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let behavior = record(&shared, &req, &body);
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = model_of(&request);
+    if let Some(error) = route_error(&behavior, &req, &model) {
+        return error;
+    }
+    // Ollama streams unless told `"stream": false`.
+    if request["stream"].as_bool().unwrap_or(true) {
+        return stream_response(&behavior, &model, shared.into_inner());
+    }
+    match behavior.mode {
+        OllamaMode::MidStreamError => error_body(
+            actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+            &runtime_error(&model),
+        ),
+        OllamaMode::ToolCall => HttpResponse::Ok().json(final_object(&behavior, &model, "", true)),
+        _ => HttpResponse::Ok().json(final_object(
+            &behavior,
+            &model,
+            &behavior.reply_text(),
+            false,
+        )),
+    }
+}
+
+/// `message.tool_calls` of [`OllamaMode::ToolCall`], as documented.
+fn tool_calls() -> Value {
+    json!([{"function": {"name": "get_current_weather",
+        "arguments": {"format": "celsius", "location": "Paris, FR"}}}])
+}
+
+/// The final chat object: `done: true`, `done_reason`, counts and durations (nanoseconds).
+/// `content` is the whole reply when not streaming and empty at the end of a stream;
+/// `with_tool_calls` adds the documented tool call.
+fn final_object(
+    behavior: &OllamaBehavior,
+    model: &str,
+    content: &str,
+    with_tool_calls: bool,
+) -> Value {
+    let mut message = json!({"role": "assistant", "content": content});
+    if with_tool_calls {
+        message["tool_calls"] = tool_calls();
+    }
+    let mut object = json!({
+        "model": model,
+        "created_at": CREATED_AT,
+        "message": message,
+        "done_reason": "stop",
+        "done": true,
+        "total_duration": 4_883_583_458_u64,
+        "load_duration": 1_334_875,
+        "prompt_eval_duration": 342_546_000,
+        "eval_duration": 4_535_599_000_u64,
+    });
+    if let Some(n) = behavior.prompt_eval_count {
+        object["prompt_eval_count"] = json!(n);
+    }
+    if let Some(n) = behavior.eval_count {
+        object["eval_count"] = json!(n);
+    }
+    object
+}
+
+fn delta_line(model: &str, message: Value) -> Bytes {
+    let line = json!({"model": model, "created_at": CREATED_AT, "message": message, "done": false});
+    Bytes::from(format!("{line}\n"))
+}
+
+/// The NDJSON lines of a streamed reply for `behavior`. The final line is split in two
+/// writes (a client must join it). Returns the lines and whether the last is the `done` line.
+fn stream_lines(behavior: &OllamaBehavior, model: &str) -> (Vec<Bytes>, bool) {
+    let mut lines = Vec::new();
+    let pieces: &[String] = if behavior.mode == OllamaMode::Malformed {
+        &behavior.pieces[..behavior.pieces.len().min(1)]
+    } else {
+        &behavior.pieces
+    };
+    if behavior.mode == OllamaMode::ToolCall {
+        lines.push(delta_line(
+            model,
+            json!({"role": "assistant", "content": "", "tool_calls": tool_calls()}),
+        ));
+    } else {
+        for piece in pieces {
+            lines.push(delta_line(
+                model,
+                json!({"role": "assistant", "content": piece}),
+            ));
+        }
+    }
+    match behavior.mode {
+        OllamaMode::MidStreamError => {
+            let line = json!({"error": runtime_error(model)});
+            lines.push(Bytes::from(format!("{line}\n")));
+            (lines, false)
+        }
+        OllamaMode::CutOff => (lines, false),
+        OllamaMode::Malformed => {
+            lines.push(Bytes::from_static(b"data: {\"message\": oops\n"));
+            (lines, false)
+        }
+        _ => {
+            let last = format!("{}\n", final_object(behavior, model, "", false));
+            let (a, b) = last.split_at(last.len() / 2);
+            lines.push(Bytes::from(a.to_owned()));
+            lines.push(Bytes::from(b.to_owned()));
+            (lines, true)
+        }
+    }
+}
+
+/// Notes, when dropped, whether the stream it belongs to was sent in full.
+struct StreamGuard {
+    shared: Arc<Shared>,
+    /// The stream ends with the `done: true` line (not an error or a cut-off on purpose).
+    ends_done: bool,
+    /// Every line was handed over.
+    sent_all: bool,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        if !self.sent_all {
+            self.shared
+                .client_disconnected
+                .store(true, Ordering::SeqCst);
+        } else if self.ends_done {
+            self.shared.streams_completed.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn stream_response(behavior: &OllamaBehavior, model: &str, shared: Arc<Shared>) -> HttpResponse {
+    let (lines, ends_done) = stream_lines(behavior, model);
+    let total = lines.len();
+    let lines = lines.into_iter().enumerate();
+    let delay = behavior.chunk_delay;
+    let guard = StreamGuard {
+        shared,
+        ends_done,
+        sent_all: total == 0,
+    };
+    let body =
+        futures_util::stream::unfold((lines, guard), move |(mut lines, mut guard)| async move {
+            let (index, line) = lines.next()?;
+            if index > 0 && !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            guard.sent_all = index + 1 == total;
+            Some((Ok::<Bytes, std::convert::Infallible>(line), (lines, guard)))
+        });
+    HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .streaming(body)
+}
+
+async fn tags(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let behavior = record(&shared, &req, &[]);
+    if let Some(error) = route_error(&behavior, &req, DEFAULT_MODEL) {
+        return error;
+    }
+    let models: Vec<Value> = behavior
+        .models
+        .iter()
+        .map(|name| {
+            json!({
+                "name": name,
+                "model": name,
+                "modified_at": "2023-12-07T09:32:18.757212583-08:00",
+                "size": 3_825_819_519_u64,
+                "digest": "fe938a131f40e6f6d40083c9f0f430a515233eb2edaa6d72eb85c50d64f2300e",
+                "details": {
+                    "format": "gguf",
+                    "family": "llama",
+                    "families": null,
+                    "parameter_size": "7B",
+                    "quantization_level": "Q4_0"
+                }
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({ "models": models }))
+}
+
+async fn embed(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let behavior = record(&shared, &req, &body);
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = model_of(&request);
+    if let Some(error) = route_error(&behavior, &req, &model) {
+        return error;
+    }
+    // `input` is a string or a list of strings.
+    let inputs = match &request["input"] {
+        Value::Array(items) => items.len(),
+        Value::String(_) => 1,
+        _ => 0,
+    };
+    let dims = request["dimensions"]
+        .as_u64()
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(behavior.embedding_dimensions);
+    let embeddings: Vec<Vec<f64>> = (0..inputs)
+        .map(|i| {
+            (0..dims)
+                .map(|j| f64::from(u32::try_from(i * 100 + j).unwrap_or(0)) / 1000.0)
+                .collect()
+        })
+        .collect();
+    let mut answer = json!({
+        "model": model,
+        "embeddings": embeddings,
+        "total_duration": 14_143_917,
+        "load_duration": 1_019_500,
+    });
+    if let Some(n) = behavior.prompt_eval_count {
+        answer["prompt_eval_count"] = json!(n);
+    }
+    HttpResponse::Ok().json(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(lines: &[Bytes]) -> Vec<Value> {
+        let joined: Vec<u8> = lines.iter().flat_map(|b| b.iter().copied()).collect();
+        String::from_utf8_lossy(&joined)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect()
+    }
+
+    #[test]
+    fn stream_lines_follow_the_documented_shape() {
+        let behavior = OllamaBehavior {
+            pieces: vec!["The".into()],
+            ..OllamaBehavior::default()
+        };
+        let (lines, ends_done) = stream_lines(&behavior, "llama3.2");
+        assert!(ends_done);
+        assert!(lines.iter().all(|l| !l.is_empty()));
+        let objects = parse(&lines);
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[0]["message"]["content"], "The");
+        assert_eq!(objects[0]["done"], false);
+        assert_eq!(objects[1]["done"], true);
+        assert_eq!(objects[1]["done_reason"], "stop");
+        assert_eq!(objects[1]["prompt_eval_count"], 26);
+        assert_eq!(objects[1]["eval_count"], 7);
+        assert!(objects[1]["total_duration"].is_u64());
+    }
+
+    #[test]
+    fn error_modes_end_their_streams_as_documented() {
+        let (lines, done) = stream_lines(&OllamaBehavior::error(OllamaMode::MidStreamError), "m");
+        assert!(!done);
+        let objects = parse(&lines);
+        assert!(objects.last().expect("lines")["error"].is_string());
+        let (lines, done) = stream_lines(&OllamaBehavior::error(OllamaMode::CutOff), "m");
+        assert!(!done);
+        assert!(parse(&lines).iter().all(|o| o["done"] == false));
+        let (lines, _) = stream_lines(&OllamaBehavior::error(OllamaMode::Malformed), "m");
+        let last = lines.last().expect("lines");
+        assert!(serde_json::from_slice::<Value>(last.trim_ascii()).is_err());
+    }
+
+    #[test]
+    fn tool_call_replies_carry_tool_calls_once() {
+        let behavior = OllamaBehavior::error(OllamaMode::ToolCall);
+        let whole = final_object(&behavior, "m", "", true);
+        assert_eq!(whole["message"]["content"], "");
+        assert_eq!(whole["message"]["tool_calls"], tool_calls());
+        let (lines, _) = stream_lines(&behavior, "m");
+        let objects = parse(&lines);
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[0]["message"]["tool_calls"], tool_calls());
+        assert!(objects[1]["message"].get("tool_calls").is_none());
+    }
+}
