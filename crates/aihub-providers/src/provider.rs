@@ -85,12 +85,13 @@ pub struct ProviderSettings {
 /// `unsafe_base_url` for a base URL that fails the SSRF policy.
 pub fn build_provider(settings: ProviderSettings) -> Result<Arc<dyn ChatProvider>, ProviderError> {
     match settings.kind {
-        ProviderKind::Openai
-        | ProviderKind::OpenaiCompatible
-        | ProviderKind::Ollama
-        | ProviderKind::Openrouter => Ok(Arc::new(crate::openai::OpenAiProvider::new(settings)?)),
-        ProviderKind::Anthropic | ProviderKind::Gemini => {
-            Err(ProviderError::unsupported(settings.kind))
+        ProviderKind::Openai | ProviderKind::OpenaiCompatible | ProviderKind::Openrouter => {
+            Ok(Arc::new(crate::openai::OpenAiProvider::new(settings)?))
         }
+        ProviderKind::Ollama => Ok(Arc::new(crate::ollama::OllamaProvider::new(settings)?)),
+        ProviderKind::Anthropic => Ok(Arc::new(crate::anthropic::AnthropicProvider::new(
+            settings,
+        )?)),
+        ProviderKind::Gemini => Ok(Arc::new(crate::gemini::GeminiProvider::new(settings)?)),
     }
 }

@@ -18,6 +18,9 @@
 
 pub mod app;
 pub mod db;
+pub mod fake_anthropic;
+pub mod fake_gemini;
+pub mod fake_ollama;
 pub mod fake_openai;
 
 pub use app::{TEST_PASSWORD, TestApp, TestUser};

@@ -1,0 +1,783 @@
+//! A fake Anthropic server on a loopback port that replays the Messages API's documented wire
+//! format (<https://docs.anthropic.com/en/api/messages>, streaming as in
+//! <https://docs.anthropic.com/en/docs/build-with-claude/streaming>, errors as in
+//! <https://docs.anthropic.com/en/api/errors>), with selectable error modes and a record of
+//! what it received.
+//!
+//! Routes: `POST /v1/messages` (a `message` object, or with `"stream": true` a
+//! `text/event-stream` of named events `message_start`, `content_block_start`, `ping`,
+//! `content_block_delta`…, `content_block_stop`, `message_delta`, `message_stop`) and
+//! `GET /v1/models` (<https://docs.anthropic.com/en/api/models-list>). Like the real API it
+//! answers 401 `authentication_error` without `x-api-key` and 400 `invalid_request_error`
+//! without `anthropic-version`, without `max_tokens`, or with a role other than `user` /
+//! `assistant` in `messages`. An HTTP error mode answers every route with Anthropic's error
+//! body for it; [`AnthropicMode::InBandError`] and [`AnthropicMode::CutOff`] only change
+//! streams.
+//!
+//! The server runs on its own thread under its own actix system, so it works from any test
+//! runtime, and stops when the [`FakeAnthropic`] is dropped.
+//!
+//! ```no_run
+//! # use aihub_testkit::fake_anthropic::{AnthropicBehavior, AnthropicMode, FakeAnthropic};
+//! let fake = FakeAnthropic::start(AnthropicBehavior::default());
+//! let base = fake.base_url(); // http://127.0.0.1:PORT (no /v1, Anthropic's convention)
+//! let failing = FakeAnthropic::start(AnthropicBehavior::error(AnthropicMode::Overloaded));
+//! ```
+
+use actix_web::dev::ServerHandle;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The `id` of every message the fake returns.
+pub const MESSAGE_ID: &str = "msg_01FakeXYZ0123456789";
+/// The `id` of the `tool_use` block the fake returns.
+pub const TOOL_USE_ID: &str = "toolu_01FakeA09q90qw90lq917835";
+/// The model named in replies when the request names none.
+const DEFAULT_MODEL: &str = "claude-sonnet-4-20250514";
+/// The `anthropic-version` the fake expects to be present.
+const VERSION_HEADER: &str = "anthropic-version";
+
+/// How the fake answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AnthropicMode {
+    /// Success on every route.
+    #[default]
+    Ok,
+    /// 401 `authentication_error`. Unlike Anthropic (`invalid x-api-key`), the message quotes
+    /// the received key, so a test can prove the key never reaches an error.
+    InvalidApiKey,
+    /// 429 `rate_limit_error` with a `retry-after` header.
+    RateLimited {
+        /// The `retry-after` value, in seconds.
+        retry_after_secs: u64,
+    },
+    /// 529 `overloaded_error`.
+    Overloaded,
+    /// 400 `invalid_request_error` saying the credit balance is too low.
+    CreditBalance,
+    /// 400 `invalid_request_error`: `prompt is too long: 250000 tokens > 200000 maximum`.
+    PromptTooLong,
+    /// 404 `not_found_error` naming the model.
+    NotFound,
+    /// 500 `api_error`.
+    ServerError,
+    /// Streams start normally, then send `event: error` with an `overloaded_error` after the
+    /// first two text deltas and end. Non-streaming calls succeed.
+    InBandError,
+    /// Streams send every text delta and `content_block_stop`, then end without
+    /// `message_delta` / `message_stop`. Non-streaming calls succeed.
+    CutOff,
+}
+
+/// The fake's behavior: a mode, the streamed text, pacing, reported usage and tool use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnthropicBehavior {
+    /// Success or one of Anthropic's errors.
+    pub mode: AnthropicMode,
+    /// The reply text, one `text_delta` per piece; joined for non-streaming replies.
+    pub pieces: Vec<String>,
+    /// Pause before each streamed event after the first. A non-streaming reply waits
+    /// `chunk_delay` times the number of pieces.
+    pub chunk_delay: Duration,
+    /// `usage.input_tokens` (uncached input).
+    pub input_tokens: u32,
+    /// `usage.cache_creation_input_tokens`.
+    pub cache_creation_input_tokens: u32,
+    /// `usage.cache_read_input_tokens`.
+    pub cache_read_input_tokens: u32,
+    /// `usage.output_tokens` of the finished reply (streams report 1 in `message_start`, then
+    /// this cumulative total in `message_delta`).
+    pub output_tokens: u32,
+    /// When set and the request has `tools`, the reply ends with a `tool_use` block calling
+    /// the request's first tool with this input (streamed as `input_json_delta` fragments),
+    /// and `stop_reason` is `tool_use`.
+    pub tool_input: Option<Value>,
+    /// Model ids listed by `GET /v1/models`.
+    pub models: Vec<String>,
+}
+
+impl Default for AnthropicBehavior {
+    /// Success; the reply `Hello! How can I help?` in four pieces; 25 input and 15 output
+    /// tokens, nothing cached; no tool use; two listed models.
+    fn default() -> Self {
+        AnthropicBehavior {
+            mode: AnthropicMode::Ok,
+            pieces: ["Hello", "!", " How can", " I help?"]
+                .map(String::from)
+                .to_vec(),
+            chunk_delay: Duration::ZERO,
+            input_tokens: 25,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            output_tokens: 15,
+            tool_input: None,
+            models: vec![
+                "claude-sonnet-4-20250514".to_owned(),
+                "claude-3-5-haiku-20241022".to_owned(),
+            ],
+        }
+    }
+}
+
+impl AnthropicBehavior {
+    /// Every route answers with `mode`'s error (streams only, for the in-band modes).
+    pub fn error(mode: AnthropicMode) -> Self {
+        AnthropicBehavior {
+            mode,
+            ..AnthropicBehavior::default()
+        }
+    }
+
+    /// Replies call the request's first tool with `input` (the text is `Let me check.`).
+    pub fn tool_use(input: Value) -> Self {
+        AnthropicBehavior {
+            pieces: vec!["Let me".to_owned(), " check.".to_owned()],
+            tool_input: Some(input),
+            ..AnthropicBehavior::default()
+        }
+    }
+
+    /// A long, slow stream (`chunks` pieces `tok0 `, `tok1 `, …, `delay` apart).
+    pub fn slow_stream(chunks: usize, delay: Duration) -> Self {
+        AnthropicBehavior {
+            pieces: (0..chunks).map(|i| format!("tok{i} ")).collect(),
+            chunk_delay: delay,
+            output_tokens: u32::try_from(chunks).unwrap_or(u32::MAX),
+            ..AnthropicBehavior::default()
+        }
+    }
+
+    /// The pieces joined: the full reply text.
+    pub fn reply_text(&self) -> String {
+        self.pieces.concat()
+    }
+}
+
+/// What the fake saw, shared with its server thread.
+#[derive(Debug, Default)]
+struct Shared {
+    behavior: Mutex<AnthropicBehavior>,
+    requests: AtomicUsize,
+    last_body: Mutex<Option<Value>>,
+    last_headers: Mutex<Vec<(String, String)>>,
+    last_uri: Mutex<Option<String>>,
+    streams_completed: AtomicUsize,
+    client_disconnected: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking test thread must not hide what the fake recorded.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A running fake Anthropic server. Stops when dropped.
+#[derive(Debug)]
+pub struct FakeAnthropic {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    handle: ServerHandle,
+}
+
+impl FakeAnthropic {
+    /// Starts the fake on `127.0.0.1:0` with `behavior`.
+    ///
+    /// # Panics
+    /// When the server thread cannot start or bind (a broken test environment).
+    pub fn start(behavior: AnthropicBehavior) -> Self {
+        let shared = Arc::new(Shared {
+            behavior: Mutex::new(behavior),
+            ..Shared::default()
+        });
+        let data = web::Data::from(shared.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("fake-anthropic".to_owned())
+            .spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = HttpServer::new(move || {
+                        App::new()
+                            .app_data(data.clone())
+                            .route("/v1/messages", web::post().to(messages))
+                            .route("/v1/models", web::get().to(list_models))
+                    })
+                    .workers(1)
+                    .disable_signals()
+                    .shutdown_timeout(0)
+                    .on_connect(|conn, _| {
+                        // Without TCP_NODELAY the first streamed event waits ~40 ms.
+                        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                            let _ = tcp.set_nodelay(true);
+                        }
+                    })
+                    .bind(("127.0.0.1", 0));
+                    let server = match server {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let addr = server.addrs()[0];
+                    let running = server.run();
+                    let _ = tx.send(Ok((addr, running.handle())));
+                    let _ = running.await;
+                });
+            })
+            .expect("spawn the fake Anthropic server thread");
+        let (addr, handle) = rx
+            .recv()
+            .expect("the fake Anthropic server thread reports its address")
+            .expect("bind the fake Anthropic server to 127.0.0.1:0");
+        FakeAnthropic {
+            addr,
+            shared,
+            handle,
+        }
+    }
+
+    /// Anthropic's base URL convention (no `/v1`): `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replaces the behavior for the following requests.
+    pub fn set_behavior(&self, behavior: AnthropicBehavior) {
+        *lock(&self.shared.behavior) = behavior;
+    }
+
+    /// Requests received on any route, including refused ones.
+    pub fn request_count(&self) -> usize {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// The JSON body of the last request, if it had one.
+    pub fn last_request_body(&self) -> Option<Value> {
+        lock(&self.shared.last_body).clone()
+    }
+
+    /// The path and query of the last request, e.g. `/v1/models?limit=1000`.
+    pub fn last_uri(&self) -> Option<String> {
+        lock(&self.shared.last_uri).clone()
+    }
+
+    /// A header of the last request, by case-insensitive name.
+    pub fn last_header(&self, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
+        lock(&self.shared.last_headers)
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Streams sent in full (through their last event, whatever the mode).
+    pub fn streams_completed(&self) -> usize {
+        self.shared.streams_completed.load(Ordering::SeqCst)
+    }
+
+    /// Whether a client went away before a stream was sent in full.
+    pub fn client_disconnected(&self) -> bool {
+        self.shared.client_disconnected.load(Ordering::SeqCst)
+    }
+
+    /// Waits up to `timeout` for [`Self::client_disconnected`]; returns its final value.
+    pub async fn wait_for_disconnect(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.client_disconnected() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.client_disconnected()
+    }
+}
+
+impl Drop for FakeAnthropic {
+    fn drop(&mut self) {
+        // `stop` sends its command at once; the returned future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Records the request and returns the behavior to answer it with.
+fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> AnthropicBehavior {
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    *lock(&shared.last_body) = serde_json::from_slice(body).ok();
+    *lock(&shared.last_uri) = Some(req.uri().to_string());
+    *lock(&shared.last_headers) = req
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    lock(&shared.behavior).clone()
+}
+
+/// Anthropic's error response: `{"type":"error","error":{"type","message"},"request_id"}`.
+fn error(status: u16, kind: &str, message: &str) -> HttpResponse {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status).json(json!({
+        "type": "error",
+        "error": {"type": kind, "message": message},
+        "request_id": "req_011CFakeRequestId"
+    }))
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The real API's header checks: a key is required (401), and so is `anthropic-version`
+/// (400).
+fn check_headers(req: &HttpRequest) -> Option<HttpResponse> {
+    if header(req, "x-api-key").is_none_or(str::is_empty) {
+        return Some(error(
+            401,
+            "authentication_error",
+            "x-api-key header is required",
+        ));
+    }
+    if header(req, VERSION_HEADER).is_none_or(str::is_empty) {
+        return Some(error(
+            400,
+            "invalid_request_error",
+            "anthropic-version: header is required",
+        ));
+    }
+    None
+}
+
+/// The mode's HTTP error, or `None` for success and the stream-only modes.
+fn mode_error(mode: &AnthropicMode, req: &HttpRequest, model: &str) -> Option<HttpResponse> {
+    let response = match mode {
+        AnthropicMode::Ok | AnthropicMode::InBandError | AnthropicMode::CutOff => return None,
+        AnthropicMode::InvalidApiKey => {
+            let key = header(req, "x-api-key").unwrap_or("");
+            error(
+                401,
+                "authentication_error",
+                &format!("invalid x-api-key: {key}"),
+            )
+        }
+        &AnthropicMode::RateLimited { retry_after_secs } => {
+            let mut response = error(
+                429,
+                "rate_limit_error",
+                "This request would exceed the rate limit for your organization of 50 requests per minute.",
+            );
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("retry-after", retry_after_secs.to_string()),
+                ("anthropic-ratelimit-requests-limit", "50".to_owned()),
+                ("anthropic-ratelimit-requests-remaining", "0".to_owned()),
+            ] {
+                if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value) {
+                    headers.insert(
+                        actix_web::http::header::HeaderName::from_static(name),
+                        value,
+                    );
+                }
+            }
+            response
+        }
+        AnthropicMode::Overloaded => error(529, "overloaded_error", "Overloaded"),
+        AnthropicMode::CreditBalance => error(
+            400,
+            "invalid_request_error",
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+        ),
+        AnthropicMode::PromptTooLong => error(
+            400,
+            "invalid_request_error",
+            "prompt is too long: 250000 tokens > 200000 maximum",
+        ),
+        AnthropicMode::NotFound => error(404, "not_found_error", &format!("model: {model}")),
+        AnthropicMode::ServerError => error(500, "api_error", "Internal server error"),
+    };
+    Some(response)
+}
+
+/// The real API's body checks the fake repeats: `max_tokens` is required and `messages` holds
+/// only `user` and `assistant` turns (a system prompt goes in the top-level `system`).
+fn check_body(request: &Value) -> Option<HttpResponse> {
+    if !request["max_tokens"].is_u64() {
+        return Some(error(
+            400,
+            "invalid_request_error",
+            "max_tokens: Field required",
+        ));
+    }
+    let Some(messages) = request["messages"].as_array() else {
+        return Some(error(
+            400,
+            "invalid_request_error",
+            "messages: Field required",
+        ));
+    };
+    for (i, message) in messages.iter().enumerate() {
+        if !matches!(message["role"].as_str(), Some("user" | "assistant")) {
+            return Some(error(
+                400,
+                "invalid_request_error",
+                &format!("messages.{i}.role: Input should be 'user' or 'assistant'"),
+            ));
+        }
+    }
+    None
+}
+
+async fn messages(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let behavior = record(&shared, &req, &body);
+    if let Some(refused) = check_headers(&req) {
+        return refused;
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = request["model"]
+        .as_str()
+        .unwrap_or(DEFAULT_MODEL)
+        .to_owned();
+    if let Some(error) = mode_error(&behavior.mode, &req, &model) {
+        return error;
+    }
+    if let Some(refused) = check_body(&request) {
+        return refused;
+    }
+    // The tool the reply calls: the request's first, when the behavior asks for tool use.
+    let tool = behavior.tool_input.as_ref().and_then(|input| {
+        let name = request["tools"][0]["name"].as_str()?;
+        Some((name.to_owned(), input.clone()))
+    });
+    let reply = Reply {
+        behavior: &behavior,
+        model: &model,
+        tool: tool.as_ref().map(|(n, i)| (n.as_str(), i)),
+    };
+    if request["stream"].as_bool() == Some(true) {
+        stream_response(&reply, shared.into_inner())
+    } else {
+        let pieces = u32::try_from(behavior.pieces.len()).unwrap_or(u32::MAX);
+        let delay = behavior.chunk_delay.saturating_mul(pieces);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        HttpResponse::Ok().json(reply.message())
+    }
+}
+
+async fn list_models(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
+    let behavior = record(&shared, &req, &[]);
+    if let Some(refused) = check_headers(&req) {
+        return refused;
+    }
+    if let Some(error) = mode_error(&behavior.mode, &req, DEFAULT_MODEL) {
+        return error;
+    }
+    let data: Vec<Value> = behavior
+        .models
+        .iter()
+        .map(|id| {
+            json!({
+                "type": "model",
+                "id": id,
+                "display_name": format!("Fake {id}"),
+                "created_at": "2025-02-19T00:00:00Z"
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "data": data,
+        "has_more": false,
+        "first_id": behavior.models.first(),
+        "last_id": behavior.models.last(),
+    }))
+}
+
+/// One reply, rendered as a message object or as stream events.
+struct Reply<'a> {
+    behavior: &'a AnthropicBehavior,
+    model: &'a str,
+    /// `(tool name, input)` when the reply calls a tool.
+    tool: Option<(&'a str, &'a Value)>,
+}
+
+impl Reply<'_> {
+    fn stop_reason(&self) -> &'static str {
+        if self.tool.is_some() {
+            "tool_use"
+        } else {
+            "end_turn"
+        }
+    }
+
+    /// The documented `Message` object.
+    fn message(&self) -> Value {
+        let b = self.behavior;
+        let mut content = vec![json!({"type": "text", "text": b.reply_text()})];
+        if let Some((name, input)) = self.tool {
+            content
+                .push(json!({"type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": input}));
+        }
+        json!({
+            "id": MESSAGE_ID,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": content,
+            "stop_reason": self.stop_reason(),
+            "stop_sequence": null,
+            "usage": {
+                "input_tokens": b.input_tokens,
+                "cache_creation_input_tokens": b.cache_creation_input_tokens,
+                "cache_read_input_tokens": b.cache_read_input_tokens,
+                "output_tokens": b.output_tokens
+            }
+        })
+    }
+
+    /// The stream's events in the documented order: `message_start` (empty content, input
+    /// usage, `output_tokens: 1`), the text block (`content_block_start`, a `ping`, one
+    /// `text_delta` per piece, `content_block_stop`), the `tool_use` block when calling a tool
+    /// (its input JSON in two `input_json_delta` fragments), `message_delta` (stop reason and
+    /// cumulative `output_tokens`), `message_stop`. [`AnthropicMode::InBandError`] replaces
+    /// everything after the second text delta by an `error` event; [`AnthropicMode::CutOff`]
+    /// drops everything after the text block.
+    fn events(&self) -> Vec<Bytes> {
+        let b = self.behavior;
+        let event =
+            |name: &str, data: Value| Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+        let mut events = vec![event(
+            "message_start",
+            json!({"type": "message_start", "message": {
+                "id": MESSAGE_ID,
+                "type": "message",
+                "role": "assistant",
+                "model": self.model,
+                "content": [],
+                "stop_reason": null,
+                "stop_sequence": null,
+                "usage": {
+                    "input_tokens": b.input_tokens,
+                    "cache_creation_input_tokens": b.cache_creation_input_tokens,
+                    "cache_read_input_tokens": b.cache_read_input_tokens,
+                    "output_tokens": 1
+                }
+            }}),
+        )];
+        events.push(event(
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ));
+        events.push(event("ping", json!({"type": "ping"})));
+        for (i, piece) in b.pieces.iter().enumerate() {
+            if b.mode == AnthropicMode::InBandError && i == 2 {
+                break;
+            }
+            events.push(event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
+            ));
+        }
+        if b.mode == AnthropicMode::InBandError {
+            events.push(event(
+                "error",
+                json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            ));
+            return events;
+        }
+        events.push(event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ));
+        if b.mode == AnthropicMode::CutOff {
+            return events;
+        }
+        if let Some((name, input)) = self.tool {
+            events.push(event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": {}}}),
+            ));
+            let json = input.to_string();
+            let mid = json.len() / 2;
+            let mid = (mid..json.len())
+                .find(|&i| json.is_char_boundary(i))
+                .unwrap_or(json.len());
+            for fragment in ["", &json[..mid], &json[mid..]] {
+                events.push(event(
+                    "content_block_delta",
+                    json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": fragment}}),
+                ));
+            }
+            events.push(event(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 1}),
+            ));
+        }
+        events.push(event(
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": self.stop_reason(), "stop_sequence": null}, "usage": {"output_tokens": b.output_tokens}}),
+        ));
+        events.push(event("message_stop", json!({"type": "message_stop"})));
+        events
+    }
+}
+
+/// Notes, when dropped, whether the stream it belongs to was sent in full.
+struct StreamGuard {
+    shared: Arc<Shared>,
+    completed: bool,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        if self.completed {
+            self.shared.streams_completed.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.shared
+                .client_disconnected
+                .store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+fn stream_response(reply: &Reply<'_>, shared: Arc<Shared>) -> HttpResponse {
+    let events = reply.events().into_iter().enumerate();
+    let total = events.len();
+    let delay = reply.behavior.chunk_delay;
+    let guard = StreamGuard {
+        shared,
+        completed: false,
+    };
+    let body =
+        futures_util::stream::unfold((events, guard), move |(mut events, mut guard)| async move {
+            let (index, event) = events.next()?;
+            if index > 0 && !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            guard.completed = index + 1 == total;
+            Some((
+                Ok::<Bytes, std::convert::Infallible>(event),
+                (events, guard),
+            ))
+        });
+    HttpResponse::Ok()
+        .content_type("text/event-stream; charset=utf-8")
+        .insert_header(("cache-control", "no-cache"))
+        .streaming(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(events: &[Bytes]) -> Vec<(String, Value)> {
+        events
+            .iter()
+            .map(|e| {
+                let text = String::from_utf8_lossy(e).into_owned();
+                assert!(text.ends_with("\n\n"), "{text}");
+                let (name, data) = text
+                    .trim_end()
+                    .split_once('\n')
+                    .expect("an event line and a data line");
+                let name = name.strip_prefix("event: ").expect("event line").to_owned();
+                let data: Value =
+                    serde_json::from_str(data.strip_prefix("data: ").expect("data line"))
+                        .expect("json data");
+                (name, data)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stream_events_follow_the_documented_order() {
+        let behavior = AnthropicBehavior {
+            pieces: vec!["Hi".into()],
+            ..AnthropicBehavior::default()
+        };
+        let reply = Reply {
+            behavior: &behavior,
+            model: "m",
+            tool: None,
+        };
+        let events = parse(&reply.events());
+        let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "message_start",
+                "content_block_start",
+                "ping",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        // The data's `type` always repeats the event name.
+        assert!(events.iter().all(|(n, d)| d["type"] == n.as_str()));
+        assert_eq!(events[0].1["message"]["usage"]["input_tokens"], 25);
+        assert_eq!(events[5].1["usage"]["output_tokens"], 15);
+        assert_eq!(events[5].1["delta"]["stop_reason"], "end_turn");
+    }
+
+    #[test]
+    fn tool_use_streams_its_input_in_fragments() {
+        let behavior = AnthropicBehavior::tool_use(json!({"location": "Paris"}));
+        let input = json!({"location": "Paris"});
+        let reply = Reply {
+            behavior: &behavior,
+            model: "m",
+            tool: Some(("get_weather", &input)),
+        };
+        let events = parse(&reply.events());
+        let fragments: String = events
+            .iter()
+            .filter(|(_, d)| d["delta"]["type"] == "input_json_delta")
+            .filter_map(|(_, d)| d["delta"]["partial_json"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(fragments, r#"{"location":"Paris"}"#);
+        let message = reply.message();
+        assert_eq!(message["stop_reason"], "tool_use");
+        assert_eq!(message["content"][1]["name"], "get_weather");
+    }
+
+    #[test]
+    fn in_band_error_and_cut_off_end_early() {
+        let behavior = AnthropicBehavior::error(AnthropicMode::InBandError);
+        let reply = Reply {
+            behavior: &behavior,
+            model: "m",
+            tool: None,
+        };
+        let events = parse(&reply.events());
+        assert_eq!(events.last().map(|(n, _)| n.as_str()), Some("error"));
+        assert_eq!(
+            events
+                .iter()
+                .filter(|(n, _)| n == "content_block_delta")
+                .count(),
+            2
+        );
+
+        let behavior = AnthropicBehavior::error(AnthropicMode::CutOff);
+        let reply = Reply {
+            behavior: &behavior,
+            model: "m",
+            tool: None,
+        };
+        let events = parse(&reply.events());
+        assert!(events.iter().all(|(n, _)| n != "message_stop"));
+    }
+}
