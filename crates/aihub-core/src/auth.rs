@@ -570,6 +570,8 @@ impl App {
             .map_err(taken)?;
         if new_hash.is_some() {
             sessions::revoke_all_for_user(&mut conn, user.id, Some(user.session_id), now).await?;
+            // Cached developer keys re-read their owner on their next request.
+            self.invalidate_user_keys(user.id);
         }
         Ok(row)
     }

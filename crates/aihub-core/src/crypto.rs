@@ -1,5 +1,6 @@
 //! Secrets at rest and on the wire: AES-256-GCM for provider API keys, SHA-256 for refresh
-//! tokens, and the keys derived from the deployment secret.
+//! tokens and developer API keys, OS randomness, constant-time comparison, and the keys
+//! derived from the deployment secret.
 
 use crate::{Error, Result};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
@@ -133,9 +134,37 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// SHA-256 of `s` as lower-case hex (how refresh tokens are stored).
+/// SHA-256 of `s` as lower-case hex (how refresh tokens and developer API keys are stored).
 pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// SHA-256 of `s` as raw bytes (the in-memory cache key of a developer API key).
+pub fn sha256(s: &str) -> [u8; 32] {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+/// Fills `buf` straight from the operating system's CSPRNG (`getrandom`), not from a
+/// user-space generator: used for secrets that are shown once and live for years.
+///
+/// # Errors
+/// `internal_error` when the operating system cannot provide randomness.
+pub fn os_random_bytes(buf: &mut [u8]) -> Result<()> {
+    use rand::TryRng;
+    rand::rngs::SysRng
+        .try_fill_bytes(buf)
+        .map_err(|e| Error::internal(format!("operating system randomness unavailable: {e}")))
+}
+
+/// Compares two byte strings in time that depends only on their lengths, never on where
+/// they first differ (for anything derived from a secret).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // `black_box` keeps the optimizer from turning the fold into an early-exit comparison.
+    std::hint::black_box(diff) == 0
 }
 
 #[cfg(test)]
@@ -169,6 +198,22 @@ mod tests {
         assert!(cipher().decrypt(9, 2, &ct).is_err());
         let other = KeyCipher::new(&SecretString::from("y".repeat(40)));
         assert!(other.decrypt(1, 2, &ct).is_err());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_bytes() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn os_random_bytes_are_random() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        os_random_bytes(&mut a).unwrap();
+        os_random_bytes(&mut b).unwrap();
+        assert_ne!(a, b);
     }
 
     #[test]

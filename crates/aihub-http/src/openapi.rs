@@ -2,7 +2,8 @@
 //! utoipa-actix-web from the very registration that serves them ([`crate::server`]).
 
 use utoipa::openapi::security::{
-    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityScheme,
+    ApiKey, ApiKeyValue, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
+    SecurityScheme,
 };
 use utoipa::{Modify, OpenApi};
 
@@ -30,6 +31,26 @@ impl Modify for SecuritySchemes {
                 Scopes::new(),
             ))])),
         );
+        // Developer API keys on the `/v1` API: the same key either way (seed 003).
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sk-aihub-…")
+                    .description(Some(
+                        "A developer API key as `Authorization: Bearer <key>`.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "x_api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "A developer API key as `X-API-Key: <key>`.",
+            ))),
+        );
     }
 }
 
@@ -45,6 +66,7 @@ impl Modify for SecuritySchemes {
         (name = "auth", description = "Registration, login, tokens"),
         (name = "users", description = "The caller's account"),
         (name = "providers", description = "Upstream connections and their keys"),
+        (name = "keys", description = "Developer API keys for the /v1 API"),
         (name = "conversations", description = "Threads, messages, replies (whole or streamed)"),
         (name = "system", description = "Health and readiness")
     ),
