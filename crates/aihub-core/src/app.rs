@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     usage_task: std::sync::Mutex<Option<JoinHandle<()>>>,
     pub(crate) streams: StreamRegistry,
     pub(crate) providers: ProviderClients,
+    pub(crate) gateway: crate::gateway::GatewayState,
+    pub(crate) api_keys: crate::keys::ApiKeys,
     pub(crate) login_throttle: LoginThrottle,
     pub(crate) dummy_hash: String,
     /// The multi-threaded runtime that owns background work (generations, the usage writer),
@@ -78,6 +80,8 @@ impl App {
                 usage_task: std::sync::Mutex::new(Some(usage_task)),
                 streams: StreamRegistry::default(),
                 providers: ProviderClients::default(),
+                gateway: crate::gateway::GatewayState::new(&config.routing),
+                api_keys: crate::keys::ApiKeys::start(db.clone()),
                 login_throttle: LoginThrottle::default(),
                 dummy_hash,
                 runtime: tokio::runtime::Handle::current(),
@@ -171,6 +175,7 @@ impl App {
             let _ = tokio::time::timeout(Duration::from_secs(10), inner.tasks.wait()).await;
         }
         inner.usage.shutdown().await;
+        inner.api_keys.stop().await;
         let task = inner
             .usage_task
             .lock()

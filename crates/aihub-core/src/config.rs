@@ -41,6 +41,47 @@ pub struct CoreConfig {
     pub usage_channel_capacity: usize,
     /// How long shutdown waits for running generations to end before cancelling them.
     pub shutdown_grace: Duration,
+    /// Gateway routing: retries, timeouts, cooldown.
+    pub routing: RoutingConfig,
+}
+
+/// How the gateway retries, times out and cools down providers (issue 3 section 4). Provider
+/// config (`max_retries`, `first_byte_timeout_s`, `timeout_s`) overrides per provider.
+#[derive(Debug, Clone)]
+pub struct RoutingConfig {
+    /// Retries of a retryable failure before the first byte (default 2, so 3 attempts).
+    pub max_retries: u32,
+    /// First backoff delay; each retry doubles it, with full jitter (default 250 ms).
+    pub retry_base_delay: Duration,
+    /// Longest backoff, and the longest upstream `Retry-After` that is waited out rather than
+    /// returned to the caller (default 5 s).
+    pub retry_max_delay: Duration,
+    /// Streams: time allowed for the first chunk (default 60 s).
+    pub first_byte_timeout: Duration,
+    /// Streams: longest silence between two chunks once streaming (default 120 s).
+    pub idle_timeout: Duration,
+    /// Consecutive retryable failures that open a provider's circuit (default 5).
+    pub cooldown_failures: u32,
+    /// How long an open circuit skips its provider (default 30 s).
+    pub cooldown: Duration,
+    /// How long a user's resolved providers and a provider's model list stay cached (default
+    /// 30 s; every provider change clears the first at once).
+    pub route_cache_ttl: Duration,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            max_retries: 2,
+            retry_base_delay: Duration::from_millis(250),
+            retry_max_delay: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(120),
+            cooldown_failures: 5,
+            cooldown: Duration::from_secs(30),
+            route_cache_ttl: Duration::from_secs(30),
+        }
+    }
 }
 
 impl CoreConfig {
@@ -61,6 +102,7 @@ impl CoreConfig {
             usage_flush_interval: Duration::from_millis(500),
             usage_channel_capacity: 16_384,
             shutdown_grace: Duration::from_secs(25),
+            routing: RoutingConfig::default(),
         }
     }
 }

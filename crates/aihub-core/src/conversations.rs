@@ -516,7 +516,10 @@ impl App {
             latency_ms,
             ttft_ms: None,
         };
-        let reply = match prepared.provider.client.chat(&prepared.request).await {
+        let reply = match self
+            .chat_with_retries(&prepared.provider, &prepared.request)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 let billed =
@@ -652,10 +655,8 @@ impl App {
         let (prepared, _) = self.prepare(user, &conv, &input, use_context).await?;
         let user_message = self.store_user_message(id, &input.content).await?;
         let provider = prepared.provider.provider.clone();
-        let upstream = match prepared
-            .provider
-            .client
-            .chat_stream(&prepared.request)
+        let upstream = match self
+            .stream_with_retries(&prepared.provider, &prepared.request)
             .await
         {
             Ok(s) => s,
@@ -1055,7 +1056,10 @@ mod tests {
             row(5, "assistant", "partial", "stopped"),
         ];
         let with = build_messages(Some("be brief"), &history, "next", true);
-        let roles: Vec<_> = with.iter().map(|m| (m.role, m.text().into_owned())).collect();
+        let roles: Vec<_> = with
+            .iter()
+            .map(|m| (m.role, m.text().into_owned()))
+            .collect();
         assert_eq!(
             roles,
             vec![

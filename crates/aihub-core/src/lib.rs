@@ -9,15 +9,19 @@ pub mod config;
 pub mod conversations;
 pub mod crypto;
 mod error;
+pub mod gateway;
+pub mod keys;
 pub mod providers;
 pub mod streams;
 pub mod usage;
 mod validate;
 
 pub use app::App;
-pub use config::CoreConfig;
+pub use config::{CoreConfig, RoutingConfig};
 pub use error::{Error, Result};
 
 pub use aihub_billing as billing;
 pub use aihub_domain as domain;
+/// The provider adapters and the OpenAI wire types `/v1` speaks.
+pub use aihub_providers as adapters;
 pub use aihub_store as store;

@@ -209,6 +209,34 @@ fn valid_config(config: &ProviderConfig) -> Result<()> {
             "config.timeout_s must be between 1 and 3600",
         ));
     }
+    if let Some(t) = config.first_byte_timeout_s
+        && !(1..=3600).contains(&t)
+    {
+        return Err(Error::validation(
+            "config.first_byte_timeout_s",
+            "config.first_byte_timeout_s must be between 1 and 3600",
+        ));
+    }
+    if config.max_retries.is_some_and(|n| n > 5) {
+        return Err(Error::validation(
+            "config.max_retries",
+            "config.max_retries must be between 0 and 5",
+        ));
+    }
+    if config.fallbacks.len() > 5 {
+        return Err(Error::validation(
+            "config.fallbacks",
+            "config.fallbacks holds at most 5 models",
+        ));
+    }
+    for f in &config.fallbacks {
+        if crate::gateway::split_model(f).is_none() {
+            return Err(Error::validation(
+                "config.fallbacks",
+                format!("fallback `{f}` must be `<provider slug or kind>/<model>`"),
+            ));
+        }
+    }
     for name in config.headers.keys() {
         let lower = name.to_ascii_lowercase();
         if lower == "authorization"
@@ -338,6 +366,7 @@ impl App {
                 })
             })
             .await?;
+        self.forget_routes();
         Provider::from_row(&row)
     }
 
@@ -455,6 +484,7 @@ impl App {
             .await
             .map_err(slug_conflict)?;
         self.inner.providers.forget(id);
+        self.forget_routes();
         Provider::from_row(&row)
     }
 
@@ -469,6 +499,7 @@ impl App {
             return Err(Error::not_found("provider"));
         }
         self.inner.providers.forget(id);
+        self.forget_routes();
         Ok(())
     }
 
@@ -560,7 +591,18 @@ impl App {
                     other => other.into(),
                 })?
         };
-        let provider = Provider::from_row(&row)?;
+        self.client_for_row(&row)
+    }
+
+    /// The provider of `row` with its built client: from the client cache when the row has not
+    /// changed since the client was built (no database access), else decrypts the key and
+    /// builds it.
+    ///
+    /// # Errors
+    /// `provider_inactive`; `provider_key_missing`; `unsafe_base_url` / `validation_error` from
+    /// the adapter; `internal_error` when the stored key does not decrypt.
+    pub(crate) fn client_for_row(&self, row: &ProviderRow) -> Result<ResolvedProvider> {
+        let provider = Provider::from_row(row)?;
         if !provider.is_active {
             return Err(Error::new(
                 ErrorCode::ProviderInactive,

@@ -117,9 +117,22 @@ pub struct ProviderConfig {
     /// Models this provider offers, when its model list endpoint is not to be trusted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<String>,
-    /// Whole-request timeout in seconds (default 120).
+    /// Whole-request timeout in seconds (default 120); for streams, the longest silence
+    /// between two reads.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<u32>,
+    /// Streams: seconds to wait for the first chunk before the attempt counts as failed and
+    /// is retried or falls back (default: the deployment's `first_byte_timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_byte_timeout_s: Option<u32>,
+    /// Retries of a retryable failure (connect error, 429, 5xx, timeout) before the first
+    /// byte reached the client, 0–5 (default: the deployment's `max_retries`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Models to try, in order, when this provider fails before the first byte, as
+    /// `"<provider slug or kind>/<model>"` (e.g. `["anthropic/claude-3-5-haiku-latest"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<String>,
 }
 
 /// A model as a provider lists it.

@@ -4,6 +4,7 @@
 //!
 //! This is the only crate that knows HTTP status codes ([`error::status_and_type`]).
 
+pub mod api_key;
 pub mod dto;
 pub mod error;
 pub mod extract;

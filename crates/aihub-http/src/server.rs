@@ -1,7 +1,7 @@
 //! The actix-web server: routes, middleware, limits, Swagger UI.
 
 use crate::error::render;
-use crate::routes::{auth, conversations, health, providers};
+use crate::routes::{auth, conversations, health, keys, providers, v1};
 use actix_web::{HttpRequest, HttpResponse, web};
 use aihub_core::App;
 use aihub_domain::ErrorCode;
@@ -40,35 +40,48 @@ impl Default for HttpOptions {
 /// Registers every documented route. The OpenAPI document is collected from this same
 /// function, so routes and document cannot drift.
 pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
-    cfg.service(health::health).service(health::ready).service(
-        scope::scope("/api/v1")
-            .service(auth::register)
-            .service(auth::login)
-            .service(auth::token)
-            .service(auth::refresh)
-            .service(auth::logout)
-            .service(auth::me)
-            .service(auth::get_users_me)
-            .service(auth::update_users_me)
-            // `available` before `{id}`: routes match in registration order.
-            .service(providers::available_providers)
-            .service(providers::list_providers)
-            .service(providers::create_provider)
-            .service(providers::get_provider)
-            .service(providers::put_provider)
-            .service(providers::patch_provider)
-            .service(providers::delete_provider)
-            .service(providers::test_provider)
-            .service(conversations::list_conversations)
-            .service(conversations::create_conversation)
-            .service(conversations::get_conversation)
-            .service(conversations::patch_conversation)
-            .service(conversations::put_conversation)
-            .service(conversations::delete_conversation)
-            .service(conversations::send_message)
-            .service(conversations::stream_reply)
-            .service(conversations::stop_stream),
-    );
+    cfg.service(health::health)
+        .service(health::ready)
+        .service(
+            scope::scope("/api/v1")
+                .service(auth::register)
+                .service(auth::login)
+                .service(auth::token)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(auth::get_users_me)
+                .service(auth::update_users_me)
+                // `available` before `{id}`: routes match in registration order.
+                .service(providers::available_providers)
+                .service(providers::list_providers)
+                .service(providers::create_provider)
+                .service(providers::get_provider)
+                .service(providers::put_provider)
+                .service(providers::patch_provider)
+                .service(providers::delete_provider)
+                .service(providers::test_provider)
+                .service(conversations::list_conversations)
+                .service(conversations::create_conversation)
+                .service(conversations::get_conversation)
+                .service(conversations::patch_conversation)
+                .service(conversations::put_conversation)
+                .service(conversations::delete_conversation)
+                .service(conversations::send_message)
+                .service(conversations::stream_reply)
+                .service(conversations::stop_stream)
+                .service(keys::list_api_keys)
+                .service(keys::create_api_key)
+                .service(keys::get_api_key)
+                .service(keys::update_api_key)
+                .service(keys::delete_api_key),
+        )
+        // The OpenAI-compatible API for applications, authenticated by developer API keys.
+        .service(
+            scope::scope("/v1")
+                .service(keys::key_info)
+                .configure(v1::routes),
+        );
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

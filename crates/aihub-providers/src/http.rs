@@ -45,7 +45,10 @@ impl Clients {
     ///
     /// # Errors
     /// `internal_error` when a client cannot be built.
-    pub(crate) fn new(settings: &ProviderSettings, headers: HeaderMap) -> Result<Self, ProviderError> {
+    pub(crate) fn new(
+        settings: &ProviderSettings,
+        headers: HeaderMap,
+    ) -> Result<Self, ProviderError> {
         let connect_timeout = settings.timeout.min(MAX_CONNECT_TIMEOUT);
         let builder = || {
             reqwest::Client::builder()
@@ -238,7 +241,10 @@ pub(crate) fn from_status(status: u16, hint: ErrorHint<'_>, op: Op) -> ProviderE
             };
             err(ErrorCode::UpstreamBadRequest, message)
         }
-        504 => err(ErrorCode::UpstreamTimeout, "the upstream timed out (HTTP 504)"),
+        504 => err(
+            ErrorCode::UpstreamTimeout,
+            "the upstream timed out (HTTP 504)",
+        ),
         500..=599 => err(
             ErrorCode::UpstreamUnavailable,
             format!("the upstream failed (HTTP {status})"),
@@ -471,7 +477,11 @@ mod tests {
             code: Some("invalid_value"),
             ..ErrorHint::default()
         };
-        assert!(from_status(400, hint, Op::Chat).message.contains("invalid_value"));
+        assert!(
+            from_status(400, hint, Op::Chat)
+                .message
+                .contains("invalid_value")
+        );
     }
 
     #[test]

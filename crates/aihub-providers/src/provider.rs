@@ -2,8 +2,8 @@
 
 use crate::ProviderError;
 use aihub_domain::{
-    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode, ModelInfo,
-    ProviderKind,
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode,
+    ModelInfo, ProviderKind,
 };
 use futures_util::stream::BoxStream;
 use secrecy::SecretString;
@@ -53,7 +53,10 @@ pub trait ChatProvider: Send + Sync {
         let _ = request;
         Err(ProviderError::new(
             ErrorCode::UnsupportedOperation,
-            format!("provider kind `{}` has no embeddings API", self.kind().as_str()),
+            format!(
+                "provider kind `{}` has no embeddings API",
+                self.kind().as_str()
+            ),
         ))
     }
 }

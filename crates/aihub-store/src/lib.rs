@@ -5,6 +5,7 @@
 //! Every query function takes `&mut DbConn<'_>` and is written once with [`on_conn!`], so it
 //! compiles for both backends and composes inside [`Db::transaction`].
 
+pub mod api_keys;
 pub mod conversations;
 pub mod db;
 mod error;

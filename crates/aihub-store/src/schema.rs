@@ -81,6 +81,7 @@ diesel::table! {
         metadata -> Text,
         message_count -> BigInt,
         last_message_at -> Nullable<Timestamp>,
+        category_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -150,7 +151,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    categories (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        color -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    prompts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        category_id -> Nullable<BigInt>,
+        title -> Text,
+        content -> Text,
+        description -> Nullable<Text>,
+        is_favorite -> Bool,
+        usage_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    model_preferences (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        provider_kind -> Text,
+        model -> Text,
+        max_tokens -> Nullable<BigInt>,
+        temperature -> Nullable<Double>,
+        system_prompt -> Nullable<Text>,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(prompts -> categories (category_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(providers -> users (owner_id));
@@ -168,4 +212,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     usage_records,
     api_keys,
+    categories,
+    prompts,
+    model_preferences,
 );

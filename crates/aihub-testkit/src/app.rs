@@ -107,6 +107,9 @@ pub fn test_config(database_url: String) -> CoreConfig {
     config.usage_flush_interval = Duration::from_millis(50);
     config.shutdown_grace = Duration::from_secs(5);
     config.max_db_connections = 8;
+    // Fast backoff so retry tests take milliseconds; Retry-After up to 2 s is waited out.
+    config.routing.retry_base_delay = Duration::from_millis(5);
+    config.routing.retry_max_delay = Duration::from_secs(2);
     config
 }
 

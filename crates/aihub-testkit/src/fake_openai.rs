@@ -1,10 +1,19 @@
 //! A fake OpenAI server on a loopback port that replays OpenAI's documented wire format
-//! (<https://platform.openai.com/docs/api-reference/chat>), with selectable error modes and a
-//! record of what it received.
+//! (<https://platform.openai.com/docs/api-reference/chat>), with selectable error and stream
+//! fault modes and a record of what it received.
 //!
-//! Routes: `POST /v1/chat/completions` (a `chat.completion` object, or with `"stream": true` a
-//! `text/event-stream` of `chat.completion.chunk` events ending in `data: [DONE]`) and
-//! `GET /v1/models`. An error mode answers every route with OpenAI's error body for it.
+//! Routes:
+//! - `POST /v1/chat/completions`: a `chat.completion` object, or with `"stream": true` a
+//!   `text/event-stream` of `chat.completion.chunk` events ending in `data: [DONE]`. When the
+//!   request has `tools` and [`FakeBehavior::reply_with_tool_call`] is set, the reply is that
+//!   tool call (streamed as its opening piece and two argument pieces).
+//! - `POST /v1/embeddings`: one deterministic vector per input ([`fake_embedding`]), as floats
+//!   or, with `"encoding_format": "base64"`, as base64 little-endian `f32`s.
+//! - `GET /v1/models`.
+//!
+//! An error mode answers every route with OpenAI's error body for it (with
+//! [`FakeBehavior::fail_first`], only the first chat requests); stream fault modes break
+//! streamed replies only.
 //!
 //! The server runs on its own thread under its own actix system, so it works from any test
 //! runtime (`#[tokio::test]`, `#[actix_web::test]`) and stops when the [`FakeOpenAi`] is
@@ -30,8 +39,12 @@ use std::time::Duration;
 const CREATED: u64 = 1_694_268_190;
 /// The `id` of every completion the fake returns.
 const COMPLETION_ID: &str = "chatcmpl-fake123";
+/// The `id` of the tool call the fake makes.
+pub const TOOL_CALL_ID: &str = "call_fake123";
 /// The model named in replies when the request names none.
 const DEFAULT_MODEL: &str = "gpt-4o-mini";
+/// The vector length of embeddings when the request sets no `dimensions`.
+pub const EMBEDDING_DIMENSIONS: usize = 8;
 
 /// How the fake answers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,6 +74,35 @@ pub enum FakeMode {
     /// 307 to the given URL, to prove a client does not follow redirects (which would carry
     /// the key to another host).
     RedirectTo(String),
+    /// 502 with an HTML body, as a load balancer in front of a vendor answers.
+    BadGateway,
+    /// 503 with OpenAI's overloaded `server_error` body.
+    ServiceUnavailable,
+    /// 200 `application/json` whose body is not JSON (cut off), on every route and for streamed
+    /// chat requests too.
+    MalformedJson,
+    /// Streams send their first 2 events, then hang without closing.
+    StallMidStream,
+    /// Streams send their first 2 events, then
+    /// `data: {"error": {... "type": "server_error" ...}}` and close.
+    InBandError,
+    /// Streams send their first 2 events, then `data: {not json`, then `data: [DONE]`.
+    MalformedSse,
+    /// Streams send their first 2 events, then close without `data: [DONE]`.
+    EofWithoutDone,
+}
+
+impl FakeMode {
+    /// Whether the mode only breaks streamed replies (everything else succeeds).
+    fn is_stream_fault(&self) -> bool {
+        matches!(
+            self,
+            FakeMode::StallMidStream
+                | FakeMode::InBandError
+                | FakeMode::MalformedSse
+                | FakeMode::EofWithoutDone
+        )
+    }
 }
 
 /// The fake's behavior: a mode, the streamed text pieces, pacing and reported usage.
@@ -73,17 +115,26 @@ pub struct FakeBehavior {
     /// Pause before each streamed chunk after the first. A non-streaming reply waits as long
     /// as the whole stream would (`chunk_delay` times the number of pieces).
     pub chunk_delay: Duration,
-    /// `usage.prompt_tokens` reported.
+    /// `usage.prompt_tokens` reported (chat and embeddings).
     pub prompt_tokens: u32,
     /// `usage.completion_tokens` reported.
     pub completion_tokens: u32,
     /// Model ids listed by `GET /v1/models`.
     pub models: Vec<String>,
+    /// `(name, arguments)`: when a chat request has `tools`, reply with this one tool call
+    /// (id [`TOOL_CALL_ID`], `finish_reason: "tool_calls"`, no text) instead of the pieces.
+    pub reply_with_tool_call: Option<(String, String)>,
+    /// When above 0, only the first `fail_first` chat requests (counted from the last
+    /// [`FakeOpenAi::set_behavior`]) answer with `mode`; later ones, and every other route,
+    /// succeed. 0 applies `mode` to every request.
+    pub fail_first: usize,
+    /// Sleep before sending response headers, on every route.
+    pub first_byte_delay: Option<Duration>,
 }
 
 impl Default for FakeBehavior {
     /// Success; the reply `Hello! How can I help?` in four pieces; 9 prompt and 7 completion
-    /// tokens; two listed models.
+    /// tokens; two listed models; no tool call, no failures, no delays.
     fn default() -> Self {
         FakeBehavior {
             mode: FakeMode::Ok,
@@ -94,6 +145,9 @@ impl Default for FakeBehavior {
             prompt_tokens: 9,
             completion_tokens: 7,
             models: vec!["gpt-4o-mini".to_owned(), "gpt-4o".to_owned()],
+            reply_with_tool_call: None,
+            fail_first: 0,
+            first_byte_delay: None,
         }
     }
 }
@@ -118,10 +172,29 @@ impl FakeBehavior {
         }
     }
 
+    /// Success, except that a chat request with `tools` is answered by a call of `name` with
+    /// `arguments` (JSON text).
+    pub fn tool_call(name: &str, arguments: &str) -> Self {
+        FakeBehavior {
+            reply_with_tool_call: Some((name.to_owned(), arguments.to_owned())),
+            ..FakeBehavior::default()
+        }
+    }
+
     /// The pieces joined: the full reply text.
     pub fn reply_text(&self) -> String {
         self.pieces.concat()
     }
+}
+
+/// The deterministic vector the fake returns for `text`: `dimensions` values
+/// `((chars + j) % 97) / 8` for `j` in `0..dimensions`, where `chars` is the text's length in
+/// characters (every value is exact in `f32`, so JSON round trips compare equal).
+pub fn fake_embedding(text: &str, dimensions: usize) -> Vec<f32> {
+    let chars = text.chars().count();
+    (0..dimensions)
+        .map(|j| ((chars + j) % 97) as f32 / 8.0)
+        .collect()
 }
 
 /// What the fake saw, shared with its server thread.
@@ -129,8 +202,11 @@ impl FakeBehavior {
 struct Shared {
     behavior: Mutex<FakeBehavior>,
     requests: AtomicUsize,
+    /// Chat requests since the behavior was last set (for `fail_first`).
+    chat_requests: AtomicUsize,
     last_body: Mutex<Option<Value>>,
     last_headers: Mutex<Vec<(String, String)>>,
+    last_path: Mutex<Option<String>>,
     streams_completed: AtomicUsize,
     client_disconnected: AtomicBool,
 }
@@ -168,6 +244,7 @@ impl FakeOpenAi {
                         App::new()
                             .app_data(data.clone())
                             .route("/v1/chat/completions", web::post().to(chat_completions))
+                            .route("/v1/embeddings", web::post().to(embeddings))
                             .route("/v1/models", web::get().to(list_models))
                     })
                     .workers(1)
@@ -220,9 +297,11 @@ impl FakeOpenAi {
         self.addr
     }
 
-    /// Replaces the behavior for the following requests.
+    /// Replaces the behavior for the following requests (and restarts the `fail_first` count).
     pub fn set_behavior(&self, behavior: FakeBehavior) {
-        *lock(&self.shared.behavior) = behavior;
+        let mut current = lock(&self.shared.behavior);
+        *current = behavior;
+        self.shared.chat_requests.store(0, Ordering::SeqCst);
     }
 
     /// Requests received on any route, including failed ones.
@@ -233,6 +312,11 @@ impl FakeOpenAi {
     /// The JSON body of the last request, if it had one.
     pub fn last_request_body(&self) -> Option<Value> {
         lock(&self.shared.last_body).clone()
+    }
+
+    /// The path of the last request, e.g. `/v1/embeddings`.
+    pub fn last_request_path(&self) -> Option<String> {
+        lock(&self.shared.last_path).clone()
     }
 
     /// The `Authorization` header of the last request, e.g. `Bearer sk-test`.
@@ -281,6 +365,7 @@ impl Drop for FakeOpenAi {
 fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> FakeBehavior {
     shared.requests.fetch_add(1, Ordering::SeqCst);
     *lock(&shared.last_body) = serde_json::from_slice(body).ok();
+    *lock(&shared.last_path) = Some(req.path().to_owned());
     *lock(&shared.last_headers) = req
         .headers()
         .iter()
@@ -294,11 +379,36 @@ fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> FakeBehavior {
     lock(&shared.behavior).clone()
 }
 
-/// OpenAI's error response for `mode`, or `None` for [`FakeMode::Ok`].
+/// The mode a request is answered with: with `fail_first`, the configured mode for the first
+/// chat requests and success afterwards (and on other routes).
+fn mode_for(shared: &Shared, behavior: &FakeBehavior, chat: bool) -> FakeMode {
+    if behavior.fail_first == 0 {
+        return behavior.mode.clone();
+    }
+    if chat && shared.chat_requests.fetch_add(1, Ordering::SeqCst) < behavior.fail_first {
+        behavior.mode.clone()
+    } else {
+        FakeMode::Ok
+    }
+}
+
+async fn first_byte_delay(behavior: &FakeBehavior) {
+    if let Some(delay) = behavior.first_byte_delay {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// OpenAI's error response for `mode`, or `None` for [`FakeMode::Ok`] and the modes that
+/// answer with a success status.
 fn error_response(mode: &FakeMode, req: &HttpRequest, model: &str) -> Option<HttpResponse> {
     let body = |message: String, kind: &str, param: Option<&str>, code: Option<&str>| json!({"error": {"message": message, "type": kind, "param": param, "code": code}});
     let response = match mode {
-        FakeMode::Ok => return None,
+        FakeMode::Ok
+        | FakeMode::MalformedJson
+        | FakeMode::StallMidStream
+        | FakeMode::InBandError
+        | FakeMode::MalformedSse
+        | FakeMode::EofWithoutDone => return None,
         FakeMode::InvalidApiKey => {
             let key = req
                 .headers()
@@ -360,8 +470,26 @@ fn error_response(mode: &FakeMode, req: &HttpRequest, model: &str) -> Option<Htt
         FakeMode::RedirectTo(location) => {
             HttpResponse::TemporaryRedirect().insert_header(("location", location.as_str())).finish()
         }
+        FakeMode::BadGateway => HttpResponse::BadGateway()
+            .content_type("text/html")
+            .body("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"),
+        FakeMode::ServiceUnavailable => HttpResponse::ServiceUnavailable().json(body(
+            "The engine is currently overloaded, please try again later.".to_owned(),
+            "server_error",
+            None,
+            None,
+        )),
     };
     Some(response)
+}
+
+/// A 200 whose body claims JSON but is cut off.
+fn malformed_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(format!(
+            r#"{{"id": "{COMPLETION_ID}", "object": "chat.completion", "choices": [{{"index": 0, "#
+        ))
 }
 
 async fn chat_completions(
@@ -370,31 +498,48 @@ async fn chat_completions(
     shared: web::Data<Shared>,
 ) -> HttpResponse {
     let behavior = record(&shared, &req, &body);
+    let mode = mode_for(&shared, &behavior, true);
+    first_byte_delay(&behavior).await;
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let model = request["model"]
         .as_str()
         .unwrap_or(DEFAULT_MODEL)
         .to_owned();
-    if let Some(error) = error_response(&behavior.mode, &req, &model) {
+    if let Some(error) = error_response(&mode, &req, &model) {
         return error;
     }
+    if mode == FakeMode::MalformedJson {
+        return malformed_json();
+    }
+    let has_tools = request["tools"].as_array().is_some_and(|t| !t.is_empty());
+    let tool_call = behavior.reply_with_tool_call.clone().filter(|_| has_tools);
     if request["stream"].as_bool() == Some(true) {
         let include_usage = request["stream_options"]["include_usage"].as_bool() == Some(true);
-        stream_response(&behavior, &model, include_usage, shared.into_inner())
+        let events = stream_events(&behavior, &model, include_usage, tool_call.as_ref());
+        stream_response(
+            plan(events, &mode),
+            behavior.chunk_delay,
+            shared.into_inner(),
+        )
     } else {
         let pieces = u32::try_from(behavior.pieces.len()).unwrap_or(u32::MAX);
         let delay = behavior.chunk_delay.saturating_mul(pieces);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        HttpResponse::Ok().json(completion(&behavior, &model))
+        HttpResponse::Ok().json(completion(&behavior, &model, tool_call.as_ref()))
     }
 }
 
 async fn list_models(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {
     let behavior = record(&shared, &req, &[]);
-    if let Some(error) = error_response(&behavior.mode, &req, DEFAULT_MODEL) {
+    let mode = mode_for(&shared, &behavior, false);
+    first_byte_delay(&behavior).await;
+    if let Some(error) = error_response(&mode, &req, DEFAULT_MODEL) {
         return error;
+    }
+    if mode == FakeMode::MalformedJson {
+        return malformed_json();
     }
     let data: Vec<Value> = behavior
         .models
@@ -402,6 +547,85 @@ async fn list_models(req: HttpRequest, shared: web::Data<Shared>) -> HttpRespons
         .map(|id| json!({"id": id, "object": "model", "created": 1_686_935_002, "owned_by": "openai"}))
         .collect();
     HttpResponse::Ok().json(json!({"object": "list", "data": data}))
+}
+
+/// `POST /v1/embeddings`
+/// (<https://platform.openai.com/docs/api-reference/embeddings/create>).
+async fn embeddings(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
+    let behavior = record(&shared, &req, &body);
+    let mode = mode_for(&shared, &behavior, false);
+    first_byte_delay(&behavior).await;
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let model = request["model"]
+        .as_str()
+        .unwrap_or("text-embedding-3-small")
+        .to_owned();
+    if let Some(error) = error_response(&mode, &req, &model) {
+        return error;
+    }
+    if mode == FakeMode::MalformedJson {
+        return malformed_json();
+    }
+    let inputs: Option<Vec<String>> = match &request["input"] {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        _ => None,
+    };
+    let Some(inputs) = inputs.filter(|i| !i.is_empty()) else {
+        return HttpResponse::BadRequest().json(json!({"error": {
+            "message": "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+            "type": "invalid_request_error", "param": null, "code": null}}));
+    };
+    let dimensions = request["dimensions"]
+        .as_u64()
+        .and_then(|d| usize::try_from(d).ok())
+        .unwrap_or(EMBEDDING_DIMENSIONS);
+    let base64 = request["encoding_format"].as_str() == Some("base64");
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            let vector = fake_embedding(text, dimensions);
+            let embedding = if base64 {
+                let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
+                json!(base64_encode(&bytes))
+            } else {
+                json!(vector)
+            };
+            json!({"object": "embedding", "index": index, "embedding": embedding})
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": behavior.prompt_tokens, "total_tokens": behavior.prompt_tokens}
+    }))
+}
+
+/// Standard base64 with padding (RFC 4648), as OpenAI encodes `encoding_format: "base64"`.
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn usage(behavior: &FakeBehavior) -> Value {
@@ -419,8 +643,33 @@ fn usage(behavior: &FakeBehavior) -> Value {
     })
 }
 
-/// The documented `chat.completion` object.
-fn completion(behavior: &FakeBehavior, model: &str) -> Value {
+/// The documented `chat.completion` object: the text reply, or the tool call.
+fn completion(behavior: &FakeBehavior, model: &str, tool_call: Option<&(String, String)>) -> Value {
+    let (message, finish) = match tool_call {
+        Some((name, arguments)) => (
+            json!({
+                "role": "assistant",
+                "content": null,
+                "tool_calls": [{
+                    "id": TOOL_CALL_ID,
+                    "type": "function",
+                    "function": {"name": name, "arguments": arguments}
+                }],
+                "refusal": null,
+                "annotations": []
+            }),
+            "tool_calls",
+        ),
+        None => (
+            json!({
+                "role": "assistant",
+                "content": behavior.reply_text(),
+                "refusal": null,
+                "annotations": []
+            }),
+            "stop",
+        ),
+    };
     json!({
         "id": COMPLETION_ID,
         "object": "chat.completion",
@@ -428,14 +677,9 @@ fn completion(behavior: &FakeBehavior, model: &str) -> Value {
         "model": model,
         "choices": [{
             "index": 0,
-            "message": {
-                "role": "assistant",
-                "content": behavior.reply_text(),
-                "refusal": null,
-                "annotations": []
-            },
+            "message": message,
             "logprobs": null,
-            "finish_reason": "stop"
+            "finish_reason": finish
         }],
         "usage": usage(behavior),
         "service_tier": "default",
@@ -446,7 +690,15 @@ fn completion(behavior: &FakeBehavior, model: &str) -> Value {
 /// The SSE events of a streamed reply, in order: the role chunk with empty content, one chunk
 /// per piece, the `stop` chunk with an empty delta, the usage chunk with `choices: []` (when
 /// asked for), then `[DONE]`. With `include_usage` every other chunk carries `"usage": null`.
-fn stream_events(behavior: &FakeBehavior, model: &str, include_usage: bool) -> Vec<Bytes> {
+///
+/// A tool-call reply opens with the role chunk carrying the call's id, type and name (and
+/// `"arguments": ""`), sends the arguments in two pieces, and finishes with `tool_calls`.
+fn stream_events(
+    behavior: &FakeBehavior,
+    model: &str,
+    include_usage: bool,
+    tool_call: Option<&(String, String)>,
+) -> Vec<Bytes> {
     let chunk = |choices: Value, usage: Option<Value>| {
         let mut c = json!({
             "id": COMPLETION_ID,
@@ -462,14 +714,45 @@ fn stream_events(behavior: &FakeBehavior, model: &str, include_usage: bool) -> V
         Bytes::from(format!("data: {c}\n\n"))
     };
     let choice = |delta: Value, finish: Value| json!([{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]);
-    let mut events = vec![chunk(
-        choice(json!({"role": "assistant", "content": ""}), Value::Null),
-        None,
-    )];
-    for piece in &behavior.pieces {
-        events.push(chunk(choice(json!({"content": piece}), Value::Null), None));
-    }
-    events.push(chunk(choice(json!({}), json!("stop")), None));
+    let mut events = Vec::new();
+    let finish = match tool_call {
+        Some((name, arguments)) => {
+            events.push(chunk(
+                choice(
+                    json!({"role": "assistant", "content": null, "tool_calls": [{
+                        "index": 0, "id": TOOL_CALL_ID, "type": "function",
+                        "function": {"name": name, "arguments": ""}}], "refusal": null}),
+                    Value::Null,
+                ),
+                None,
+            ));
+            let mut mid = arguments.len() / 2;
+            while !arguments.is_char_boundary(mid) {
+                mid += 1;
+            }
+            for piece in [&arguments[..mid], &arguments[mid..]] {
+                events.push(chunk(
+                    choice(
+                        json!({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}),
+                        Value::Null,
+                    ),
+                    None,
+                ));
+            }
+            "tool_calls"
+        }
+        None => {
+            events.push(chunk(
+                choice(json!({"role": "assistant", "content": ""}), Value::Null),
+                None,
+            ));
+            for piece in &behavior.pieces {
+                events.push(chunk(choice(json!({"content": piece}), Value::Null), None));
+            }
+            "stop"
+        }
+    };
+    events.push(chunk(choice(json!({}), json!(finish)), None));
     if include_usage {
         events.push(chunk(json!([]), Some(usage(behavior))));
     }
@@ -477,51 +760,83 @@ fn stream_events(behavior: &FakeBehavior, model: &str, include_usage: bool) -> V
     events
 }
 
+/// One step of a streamed body.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    /// Send these bytes.
+    Send(Bytes),
+    /// Never send anything more, and never close.
+    Hang,
+}
+
+/// The steps of a stream under `mode`: all events, or the first 2 and the fault.
+fn plan(events: Vec<Bytes>, mode: &FakeMode) -> Vec<Step> {
+    if !mode.is_stream_fault() {
+        return events.into_iter().map(Step::Send).collect();
+    }
+    let mut steps: Vec<Step> = events.into_iter().take(2).map(Step::Send).collect();
+    match mode {
+        FakeMode::StallMidStream => steps.push(Step::Hang),
+        FakeMode::InBandError => steps.push(Step::Send(Bytes::from(format!(
+            "data: {}\n\n",
+            json!({"error": {
+                "message": "The server had an error while processing your request. Sorry about that!",
+                "type": "server_error", "param": null, "code": null}})
+        )))),
+        FakeMode::MalformedSse => {
+            steps.push(Step::Send(Bytes::from_static(b"data: {not json\n\n")));
+            steps.push(Step::Send(Bytes::from_static(b"data: [DONE]\n\n")));
+        }
+        _ => {}
+    }
+    steps
+}
+
 /// Notes, when dropped, whether the stream it belongs to was sent in full.
 struct StreamGuard {
     shared: Arc<Shared>,
-    completed: bool,
+    /// Every step was handed over.
+    sent: bool,
+    /// The last step is `data: [DONE]`.
+    ends_with_done: bool,
 }
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        if self.completed {
-            self.shared.streams_completed.fetch_add(1, Ordering::SeqCst);
-        } else {
+        if !self.sent {
             self.shared
                 .client_disconnected
                 .store(true, Ordering::SeqCst);
+        } else if self.ends_with_done {
+            self.shared.streams_completed.fetch_add(1, Ordering::SeqCst);
         }
     }
 }
 
-fn stream_response(
-    behavior: &FakeBehavior,
-    model: &str,
-    include_usage: bool,
-    shared: Arc<Shared>,
-) -> HttpResponse {
-    let events = stream_events(behavior, model, include_usage)
-        .into_iter()
-        .enumerate();
-    let total = events.len();
-    let delay = behavior.chunk_delay;
+fn stream_response(steps: Vec<Step>, delay: Duration, shared: Arc<Shared>) -> HttpResponse {
+    let total = steps.len();
     let guard = StreamGuard {
         shared,
-        completed: false,
+        sent: false,
+        ends_with_done: steps.last() == Some(&Step::Send(Bytes::from_static(b"data: [DONE]\n\n"))),
     };
+    let steps = steps.into_iter().enumerate();
     let body =
-        futures_util::stream::unfold((events, guard), move |(mut events, mut guard)| async move {
-            let (index, event) = events.next()?;
+        futures_util::stream::unfold((steps, guard), move |(mut steps, mut guard)| async move {
+            let (index, step) = steps.next()?;
             if index > 0 && !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            // The last event is `[DONE]`: once it is handed over the stream counts as sent.
-            guard.completed = index + 1 == total;
-            Some((
-                Ok::<Bytes, std::convert::Infallible>(event),
-                (events, guard),
-            ))
+            let event = match step {
+                Step::Send(event) => event,
+                Step::Hang => {
+                    futures_util::future::pending::<()>().await;
+                    return None;
+                }
+            };
+            // Once the last step is handed over the stream counts as sent.
+            guard.sent = index + 1 == total;
+            Some((Ok::<Bytes, std::convert::Infallible>(event), (steps, guard)))
         });
     HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -533,25 +848,31 @@ fn stream_response(
 mod tests {
     use super::*;
 
+    fn texts(events: &[Bytes]) -> Vec<String> {
+        events
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
+    }
+
+    fn data(event: &str) -> Value {
+        serde_json::from_str(event.trim_start_matches("data: ").trim()).expect("json event")
+    }
+
     #[test]
     fn stream_events_follow_the_documented_order() {
         let behavior = FakeBehavior {
             pieces: vec!["Hi".into()],
             ..FakeBehavior::default()
         };
-        let events: Vec<String> = stream_events(&behavior, "gpt-4o-mini", true)
-            .iter()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .collect();
+        let events = texts(&stream_events(&behavior, "gpt-4o-mini", true, None));
         assert_eq!(events.len(), 5);
         assert!(
             events
                 .iter()
                 .all(|e| e.starts_with("data: ") && e.ends_with("\n\n"))
         );
-        let json = |i: usize| -> Value {
-            serde_json::from_str(events[i].trim_start_matches("data: ").trim()).expect("json event")
-        };
+        let json = |i: usize| data(&events[i]);
         assert_eq!(
             json(0)["choices"][0]["delta"],
             json!({"role": "assistant", "content": ""})
@@ -566,12 +887,76 @@ mod tests {
 
     #[test]
     fn without_include_usage_there_is_no_usage_field() {
-        let events = stream_events(&FakeBehavior::default(), "m", false);
+        let events = stream_events(&FakeBehavior::default(), "m", false, None);
         assert_eq!(events.len(), 4 + 3);
         assert!(
             events
                 .iter()
                 .all(|e| !String::from_utf8_lossy(e).contains("usage"))
         );
+    }
+
+    #[test]
+    fn tool_calls_stream_as_an_opening_piece_and_two_argument_pieces() {
+        let call = ("get_weather".to_owned(), r#"{"city":"Paris"}"#.to_owned());
+        let events = texts(&stream_events(
+            &FakeBehavior::default(),
+            "m",
+            false,
+            Some(&call),
+        ));
+        assert_eq!(events.len(), 5);
+        let first = &data(&events[0])["choices"][0]["delta"]["tool_calls"][0];
+        assert_eq!(first["id"], TOOL_CALL_ID);
+        assert_eq!(first["function"]["name"], "get_weather");
+        let args: String = (1..3)
+            .map(|i| {
+                data(&events[i])["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"]
+                    .as_str()
+                    .expect("arguments")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(args, call.1);
+        assert_eq!(
+            data(&events[3])["choices"][0]["finish_reason"],
+            "tool_calls"
+        );
+    }
+
+    #[test]
+    fn fault_plans_keep_two_events_then_break() {
+        let events = stream_events(&FakeBehavior::default(), "m", true, None);
+        assert_eq!(plan(events.clone(), &FakeMode::Ok).len(), events.len());
+        assert_eq!(plan(events.clone(), &FakeMode::EofWithoutDone).len(), 2);
+        assert_eq!(
+            plan(events.clone(), &FakeMode::StallMidStream).last(),
+            Some(&Step::Hang)
+        );
+        let Some(Step::Send(error)) = plan(events.clone(), &FakeMode::InBandError).pop() else {
+            panic!("an error event");
+        };
+        assert_eq!(
+            data(&String::from_utf8_lossy(&error))["error"]["type"],
+            "server_error"
+        );
+        assert_eq!(plan(events, &FakeMode::MalformedSse).len(), 4);
+    }
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64_encode(&0.5_f32.to_le_bytes()), "AAAAPw==");
+    }
+
+    #[test]
+    fn embeddings_are_deterministic_and_exact() {
+        assert_eq!(fake_embedding("abc", 3), vec![3.0 / 8.0, 0.5, 5.0 / 8.0]);
+        assert_eq!(fake_embedding("abc", 8), fake_embedding("xyz", 8));
+        assert_ne!(fake_embedding("ab", 8), fake_embedding("abc", 8));
     }
 }

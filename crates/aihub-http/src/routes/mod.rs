@@ -4,4 +4,6 @@
 pub mod auth;
 pub mod conversations;
 pub mod health;
+pub mod keys;
 pub mod providers;
+pub mod v1;

@@ -1,44 +1,51 @@
-//! The OpenAI wire family: OpenAI itself, OpenRouter, Ollama (through its `/v1` endpoint) and
-//! any OpenAI-compatible server (llama.cpp, vLLM, LM Studio, …).
+//! The OpenAI wire family: OpenAI itself, OpenRouter and any OpenAI-compatible server
+//! (llama.cpp, vLLM, LM Studio, …), plus Ollama through its `/v1` endpoint until its native
+//! adapter takes over.
 //!
-//! `convert` holds the pure conversions, `errors` the error mapping, `wire` the few serde types
-//! async-openai is too strict for; this module only builds the HTTP clients and sends.
+//! [`wire`] holds the serde types of the OpenAI API (shared with the gateway's own `/v1`
+//! endpoints), [`convert`] the pure conversions, `errors` the error-body mapping; this module
+//! only sends requests (reqwest, through the shared `http` transport) and reads replies and
+//! streams.
 
-mod convert;
+pub mod convert;
 mod errors;
-mod wire;
+pub mod wire;
 
-use crate::ssrf::{SsrfResolver, check_base_url};
+use crate::http::{self, Clients, Op};
 use crate::{ChatProvider, ChatStream, ProviderError, ProviderSettings};
-use aihub_domain::{ChatChunk, ChatRequest, ChatResponse, ErrorCode, ModelInfo, ProviderKind};
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
-use async_openai::middleware::ReqwestService;
-use async_openai::types::chat::ChatCompletionResponseStream;
-use errors::{Detail, Op};
-use futures_util::StreamExt;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use aihub_domain::{
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode,
+    FinishReason, ModelInfo, ProviderKind,
+};
+use convert::ChunkDecoder;
+use eventsource_stream::Event;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, stream};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
-use std::time::Duration;
+use serde::de::DeserializeOwned;
 
-/// Upper bound on the TCP/TLS connect phase; `settings.timeout` lowers it further.
-const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The name OpenRouter shows for AI Hub's traffic (`X-Title`), unless the provider's headers
+/// set their own (<https://openrouter.ai/docs/api-reference/overview>).
+pub const OPENROUTER_TITLE: &str = "AI Hub";
+
+/// The `HTTP-Referer` sent to OpenRouter unless the provider's headers set one. A self-hosted
+/// gateway has no public URL of its own; OpenRouter attributes localhost referers by their
+/// `X-Title` (<https://openrouter.ai/docs/app-attribution>).
+pub const OPENROUTER_REFERER: &str = "http://localhost";
+
+/// The vendor name used in "not in the … format" errors.
+const VENDOR: &str = "OpenAI";
 
 /// A client for one OpenAI-wire upstream.
 ///
-/// Holds two HTTP clients: non-streaming calls run under the whole-request
-/// `settings.timeout`; streams only have a connect timeout and an idle timeout between reads
-/// (`settings.timeout`), since a reply may stream for minutes. Both refuse redirects (a redirect
-/// would carry the key elsewhere), ignore proxy environment variables, send the provider's extra
-/// headers, and resolve names through [`SsrfResolver`]. One call sends exactly one upstream
-/// request: async-openai's built-in retries are switched off.
+/// Sends through the shared `http::Clients`: no redirects, no proxy variables, the
+/// SSRF-checked resolver, the provider's extra headers, and `Authorization: Bearer <key>`
+/// marked sensitive. One call sends exactly one upstream request: nothing is retried here.
 pub struct OpenAiProvider {
     kind: ProviderKind,
     base_url: String,
-    chat: Client<OpenAIConfig>,
-    stream: Client<OpenAIConfig>,
-    http: reqwest::Client,
-    authorization: Option<HeaderValue>,
+    clients: Clients,
 }
 
 impl std::fmt::Debug for OpenAiProvider {
@@ -53,137 +60,114 @@ impl std::fmt::Debug for OpenAiProvider {
 impl OpenAiProvider {
     /// Builds the client for `settings`.
     ///
-    /// The base URL is `settings.base_url` or the kind's default, without a trailing `/`; for
-    /// Ollama `/v1` is appended (unless already there), since its base is the server root.
+    /// The base URL is `settings.base_url` or the kind's default (OpenRouter:
+    /// `https://openrouter.ai/api/v1`), without a trailing `/`; for Ollama `/v1` is appended
+    /// (unless already there), since its base is the server root. OpenRouter providers send
+    /// `HTTP-Referer` ([`OPENROUTER_REFERER`]) and `X-Title` ([`OPENROUTER_TITLE`]) unless
+    /// their configured headers set them.
     ///
     /// # Errors
     /// - `validation_error` when an `openai_compatible` provider has no `base_url`, the base URL
     ///   has a query or fragment, an extra header has an invalid name or value, or the API key
     ///   cannot be sent in a header;
-    /// - `unsafe_base_url` when the base URL fails [`check_base_url`];
+    /// - `unsafe_base_url` when the base URL fails [`crate::ssrf::check_base_url`];
     /// - `internal_error` when the HTTP client cannot be built.
     pub fn new(settings: ProviderSettings) -> Result<Self, ProviderError> {
         let base_url = base_url(&settings)?;
-        let parsed = check_base_url(&base_url, settings.allow_private_network)?;
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            // Paths are appended to the base as text: a query would swallow them.
-            return Err(ProviderError::new(
-                ErrorCode::ValidationError,
-                "base_url must not have a query or fragment",
-            ));
+        let mut headers = http::extra_headers(&settings)?;
+        if settings.kind == ProviderKind::Openrouter {
+            for (name, value) in [
+                ("http-referer", OPENROUTER_REFERER),
+                ("x-title", OPENROUTER_TITLE),
+            ] {
+                let name = HeaderName::from_static(name);
+                if !headers.contains_key(&name) {
+                    headers.insert(name, HeaderValue::from_static(value));
+                }
+            }
         }
-        let headers = extra_headers(&settings)?;
-        let connect_timeout = settings.timeout.min(MAX_CONNECT_TIMEOUT);
-        let builder = || {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .dns_resolver(SsrfResolver::new(settings.allow_private_network))
-                .default_headers(headers.clone())
-                .user_agent(concat!("aihub/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(connect_timeout)
-        };
-        let http = build(builder().timeout(settings.timeout))?;
-        let stream_http = build(builder().read_timeout(settings.timeout))?;
-
-        let key = settings
+        if let Some(key) = settings
             .api_key
             .as_ref()
-            .map(|k| k.expose_secret().to_owned())
-            .unwrap_or_default();
-        // Checked here also because async-openai panics on a key that is no valid header value.
-        let authorization = match settings.api_key.as_ref() {
-            Some(k) => {
-                let mut value = HeaderValue::try_from(format!("Bearer {}", k.expose_secret()))
-                    .map_err(|_| {
-                        ProviderError::new(
-                            ErrorCode::ValidationError,
-                            "api_key contains invalid characters",
-                        )
-                    })?;
-                value.set_sensitive(true);
-                Some(value)
-            }
-            None => None,
-        };
-        // The org and project ids are cleared: OpenAIConfig would otherwise read them from the
-        // server's environment and send them to every upstream.
-        let config = OpenAIConfig::new()
-            .with_api_base(base_url.clone())
-            .with_api_key(key)
-            .with_org_id("")
-            .with_project_id("");
+            .map(|k| k.expose_secret())
+            .filter(|k| !k.is_empty())
+        {
+            headers.insert(
+                AUTHORIZATION,
+                http::secret_header(&format!("Bearer {key}"))?,
+            );
+        }
+        let clients = Clients::new(&settings, headers)?;
         Ok(OpenAiProvider {
             kind: settings.kind,
-            chat: sdk_client(config.clone(), http.clone()),
-            stream: sdk_client(config, stream_http),
-            http,
             base_url,
-            authorization,
+            clients,
         })
     }
 
-    /// The base URL requests go to, e.g. `http://localhost:11434/v1`.
+    /// The base URL requests go to, e.g. `https://api.openai.com/v1`.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
 }
 
-/// An async-openai client sending through `http` without async-openai's default retry layer
-/// (up to 3 hidden retries, honoring `Retry-After`): one call is one upstream request, and
-/// whether to retry is decided above the adapter ([`ProviderError::is_retryable`]).
-fn sdk_client(config: OpenAIConfig, http: reqwest::Client) -> Client<OpenAIConfig> {
-    Client::with_config(config)
-        .with_http_client(http.clone())
-        .with_http_service(ReqwestService::new(http))
-}
-
-fn build(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, ProviderError> {
-    builder.build().map_err(|_| {
-        ProviderError::new(
-            ErrorCode::InternalError,
-            "the HTTP client could not be built",
-        )
-    })
-}
-
+/// [`http::base_url`], plus `/v1` for Ollama (whose configured base is the server root).
 fn base_url(settings: &ProviderSettings) -> Result<String, ProviderError> {
-    let configured = settings
-        .base_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty());
-    let base = configured
-        .or_else(|| settings.kind.default_base_url())
-        .ok_or_else(|| ProviderError::new(ErrorCode::ValidationError, "base_url is required"))?;
-    let base = base.trim_end_matches('/');
+    let base = http::base_url(settings)?;
     Ok(
         if settings.kind == ProviderKind::Ollama && !base.ends_with("/v1") {
             format!("{base}/v1")
         } else {
-            base.to_owned()
+            base
         },
     )
 }
 
-fn extra_headers(settings: &ProviderSettings) -> Result<HeaderMap, ProviderError> {
-    let mut headers = HeaderMap::new();
-    for (name, value) in &settings.headers {
-        let header = HeaderName::try_from(name.as_str()).map_err(|_| {
-            ProviderError::new(
-                ErrorCode::ValidationError,
-                format!("headers: `{name}` is not a valid header name"),
-            )
-        })?;
-        let value = HeaderValue::try_from(value.as_str()).map_err(|_| {
-            ProviderError::new(
-                ErrorCode::ValidationError,
-                format!("headers: the value of `{name}` is not valid"),
-            )
-        })?;
-        headers.insert(header, value);
+/// Reads a success body as JSON of type `T`.
+///
+/// # Errors
+/// A transport failure mapped by [`http::from_reqwest`]; an error envelope sent with a success
+/// status, mapped; `upstream_invalid_response` when the body is not `T`.
+async fn read_json<T: DeserializeOwned>(
+    response: reqwest::Response,
+    what: &str,
+) -> Result<T, ProviderError> {
+    let body = response.bytes().await.map_err(|e| http::from_reqwest(&e))?;
+    parse_json(&body, what)
+}
+
+/// Parses a success body; an error envelope sent with a success status is mapped first (the
+/// lenient reply types would otherwise read it as an empty reply).
+fn parse_json<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, ProviderError> {
+    if let Some(e) = std::str::from_utf8(body)
+        .ok()
+        .and_then(errors::in_band_error)
+    {
+        return Err(e);
     }
-    Ok(headers)
+    serde_json::from_slice(body).map_err(|_| {
+        ProviderError::new(
+            ErrorCode::UpstreamInvalidResponse,
+            format!("the upstream {what} is not in the OpenAI format"),
+        )
+    })
+}
+
+/// Sends `request`; a non-success status is read and mapped (keeping `Retry-After` on 429).
+async fn send(
+    request: reqwest::RequestBuilder,
+    op: Op,
+) -> Result<reqwest::Response, ProviderError> {
+    let response = request.send().await.map_err(|e| http::from_reqwest(&e))?;
+    if response.status().is_success() {
+        return Ok(response);
+    }
+    let (status, retry_after, body) = http::read_error(response).await;
+    Err(errors::from_error_response(status, retry_after, &body, op))
 }
 
 #[async_trait::async_trait]
@@ -194,115 +178,152 @@ impl ChatProvider for OpenAiProvider {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let wire = convert::to_wire_request(request, self.kind, false);
-        let response = self
-            .chat
-            .chat()
-            .create(wire)
-            .await
-            .map_err(|e| errors::from_openai(&e, Op::Chat))?;
-        convert::from_wire_response(response)
+        let post = self
+            .clients
+            .call
+            .post(self.url("/chat/completions"))
+            .json(&wire);
+        let response = send(post, Op::Chat).await?;
+        let completion: wire::ChatCompletion = read_json(response, "reply").await?;
+        convert::from_wire_response(completion)
     }
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream, ProviderError> {
         let wire = convert::to_wire_request(request, self.kind, true);
-        let upstream = self
+        let post = self
+            .clients
             .stream
-            .chat()
-            .create_stream(wire)
-            .await
-            .map_err(|e| errors::from_openai(&e, Op::Chat))?;
-        Ok(canonical_stream(upstream))
+            .post(self.url("/chat/completions"))
+            .header(ACCEPT, "text/event-stream")
+            .json(&wire);
+        let response = send(post, Op::Chat).await?;
+        if is_json(response.headers()) {
+            // A server that ignored `stream: true` (or sent an error envelope with a 200).
+            let completion: wire::ChatCompletion = read_json(response, "reply").await?;
+            let reply = convert::from_wire_response(completion)?;
+            return Ok(stream::iter(reply_as_chunks(reply)).boxed());
+        }
+        Ok(canonical_stream(http::sse_events(response).boxed()))
     }
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>, ProviderError> {
-        // Sent directly rather than through async-openai, whose model type requires fields
-        // that compatible servers omit (see `wire`); this also keeps `Retry-After`.
-        let mut request = self.http.get(format!("{}/models", self.base_url));
-        if let Some(auth) = &self.authorization {
-            request = request.header(AUTHORIZATION, auth.clone());
-        }
-        let response = request.send().await.map_err(|e| errors::from_reqwest(&e))?;
-        let status = response.status();
-        if !status.is_success() {
-            let retry_after = retry_after(response.headers());
-            let body = response.bytes().await.unwrap_or_default();
-            let detail = wire::parse_error_body(&body);
-            let detail = detail.as_ref().map(Detail::from_wire).unwrap_or_default();
-            let mut e = errors::from_status(status.as_u16(), detail, Op::Models);
-            if e.code == ErrorCode::UpstreamRateLimited {
-                e.retry_after = retry_after;
-            }
-            return Err(e);
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| errors::from_reqwest(&e))?;
-        let list: wire::WireModelList = serde_json::from_slice(&body).map_err(|_| {
-            ProviderError::new(
-                ErrorCode::UpstreamInvalidResponse,
-                "the upstream model list is not in the OpenAI format",
-            )
-        })?;
+        let get = self.clients.call.get(self.url("/models"));
+        let response = send(get, Op::Models).await?;
+        let list: wire::ModelList = read_json(response, "model list").await?;
         Ok(convert::models(list))
+    }
+
+    async fn embed(&self, request: &EmbeddingRequest) -> Result<EmbeddingResponse, ProviderError> {
+        if request.input.is_empty() {
+            return Err(ProviderError::new(
+                ErrorCode::ValidationError,
+                "embeddings need at least one input",
+            ));
+        }
+        let wire = convert::to_wire_embeddings(request);
+        let post = self.clients.call.post(self.url("/embeddings")).json(&wire);
+        let response = send(post, Op::Embeddings).await?;
+        let reply: wire::EmbeddingsResponse = read_json(response, "embeddings reply").await?;
+        convert::from_wire_embeddings(reply, request.input.len(), &request.model)
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is ignored).
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()?;
-    Some(Duration::from_secs(secs))
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"))
+}
+
+/// A complete reply as a stream: its text and tool calls, then its finish reason and usage.
+fn reply_as_chunks(reply: ChatResponse) -> Vec<Result<ChatChunk, ProviderError>> {
+    let tool_calls = reply
+        .tool_calls
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| aihub_domain::ToolCallDelta {
+            index: u32::try_from(i).unwrap_or(u32::MAX),
+            id: Some(c.id),
+            name: Some(c.name),
+            arguments: Some(c.arguments).filter(|a| !a.is_empty()),
+        })
+        .collect();
+    let body = ChatChunk {
+        delta: Some(reply.content).filter(|c| !c.is_empty()),
+        tool_calls,
+        ..ChatChunk::default()
+    };
+    let end = ChatChunk {
+        finish_reason: Some(reply.finish_reason.unwrap_or(FinishReason::Stop)),
+        usage: reply.usage,
+        ..ChatChunk::default()
+    };
+    [body, end]
+        .into_iter()
+        .filter(|c| *c != ChatChunk::default())
+        .map(Ok)
+        .collect()
 }
 
 /// Progress of a converted stream.
 struct StreamState {
-    upstream: ChatCompletionResponseStream,
-    /// A finish reason or usage arrived: the reply is complete.
+    events: BoxStream<'static, Result<Event, ProviderError>>,
+    decoder: ChunkDecoder,
+    /// A finish reason arrived.
     finished: bool,
-    /// An error was yielded; nothing follows it.
+    /// Usage arrived.
+    usage: bool,
+    /// `[DONE]` or an error was seen: nothing more is yielded.
     done: bool,
 }
 
-/// Converts the upstream's chunks, drops empty ones, ends after the first error, and reports a
-/// stream that ends before any finish reason or usage as `upstream_unavailable` (the connection
-/// broke off without `[DONE]`). Dropping the returned stream drops async-openai's reader, which
-/// closes the upstream connection.
-fn canonical_stream(upstream: ChatCompletionResponseStream) -> ChatStream {
+/// What one event means for the stream.
+enum Step {
+    /// Yield this chunk.
+    Chunk(ChatChunk),
+    /// Nothing to yield (role-only chunk, comment, blank event).
+    Skip,
+    /// `[DONE]`: end.
+    End,
+    /// Yield this error, then end.
+    Fail(ProviderError),
+}
+
+/// Converts the upstream's events: drops empty chunks, ends at `data: [DONE]`, yields one error
+/// and ends on an in-band error event, a malformed event, a transport failure, or an EOF
+/// before `[DONE]`. An EOF after both a finish reason and usage ends normally (llama.cpp may
+/// close without `[DONE]`). Dropping the returned stream drops the response body, which closes
+/// the upstream connection.
+fn canonical_stream(events: BoxStream<'static, Result<Event, ProviderError>>) -> ChatStream {
     let state = StreamState {
-        upstream,
+        events,
+        decoder: ChunkDecoder::default(),
         finished: false,
+        usage: false,
         done: false,
     };
-    futures_util::stream::unfold(state, |mut st| async move {
+    stream::unfold(state, |mut st| async move {
         if st.done {
             return None;
         }
         loop {
-            match st.upstream.next().await {
-                Some(Ok(chunk)) => {
-                    if let Some(c) = convert::from_wire_chunk(chunk) {
-                        st.finished |= c.finish_reason.is_some() || c.usage.is_some();
-                        return Some((Ok::<ChatChunk, ProviderError>(c), st));
-                    }
-                }
-                Some(Err(e)) => {
+            let step = match st.events.next().await {
+                Some(Ok(event)) => step(&mut st.decoder, &event),
+                Some(Err(e)) => Step::Fail(e),
+                None if st.finished && st.usage => Step::End,
+                None => Step::Fail(http::cut_off()),
+            };
+            match step {
+                Step::Skip => {}
+                Step::End => return None,
+                Step::Fail(e) => {
                     st.done = true;
-                    return Some((Err(errors::from_stream(&e)), st));
-                }
-                None if st.finished => return None,
-                None => {
-                    st.done = true;
-                    let e = ProviderError::new(
-                        ErrorCode::UpstreamUnavailable,
-                        "the upstream closed the stream before the reply finished",
-                    );
                     return Some((Err(e), st));
+                }
+                Step::Chunk(c) => {
+                    st.finished |= c.finish_reason.is_some();
+                    st.usage |= c.usage.is_some();
+                    return Some((Ok(c), st));
                 }
             }
         }
@@ -310,10 +331,37 @@ fn canonical_stream(upstream: ChatCompletionResponseStream) -> ChatStream {
     .boxed()
 }
 
+fn step(decoder: &mut ChunkDecoder, event: &Event) -> Step {
+    let data = event.data.trim();
+    if data.is_empty() {
+        return Step::Skip;
+    }
+    if data == "[DONE]" {
+        return Step::End;
+    }
+    if let Some(e) = errors::in_band_error(data) {
+        return Step::Fail(e);
+    }
+    if event.event == "error" {
+        return Step::Fail(errors::mid_stream_failure());
+    }
+    let Ok(chunk) = serde_json::from_str::<wire::ChatCompletionChunk>(data) else {
+        return Step::Fail(http::malformed_chunk(VENDOR));
+    };
+    match decoder.decode(chunk) {
+        Some(c) if c.finish_reason == Some(FinishReason::Error) => {
+            Step::Fail(errors::mid_stream_failure())
+        }
+        Some(c) => Step::Chunk(c),
+        None => Step::Skip,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use std::time::Duration;
 
     fn settings(kind: ProviderKind, base_url: Option<&str>) -> ProviderSettings {
         ProviderSettings {
@@ -388,14 +436,62 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds() {
-        let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("20"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(20)));
-        h.insert(
-            RETRY_AFTER,
-            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+    fn keys_that_cannot_be_headers_are_refused() {
+        let mut s = settings(ProviderKind::Openai, None);
+        s.api_key = Some("sk-bad\nkey".into());
+        let err = OpenAiProvider::new(s).expect_err("invalid");
+        assert_eq!(err.code, ErrorCode::ValidationError);
+        assert!(!err.message.contains("sk-bad"));
+    }
+
+    #[test]
+    fn debug_shows_no_key() {
+        let mut s = settings(ProviderKind::Openai, None);
+        s.api_key = Some("sk-secret-in-debug".into());
+        let p = OpenAiProvider::new(s).expect("valid");
+        assert!(!format!("{p:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn success_bodies_with_an_error_envelope_are_mapped() {
+        let e = parse_json::<wire::ChatCompletion>(
+            br#"{"error":{"message":"Rate limit exceeded: free-models-per-min","code":429}}"#,
+            "reply",
+        )
+        .expect_err("an error");
+        assert_eq!(
+            (e.code, e.status),
+            (ErrorCode::UpstreamRateLimited, Some(429))
         );
-        assert_eq!(retry_after(&h), None);
+        assert!(!e.message.contains("free-models"));
+        let e = parse_json::<wire::ChatCompletion>(b"<html>oops</html>", "reply")
+            .expect_err("not json");
+        assert_eq!(e.code, ErrorCode::UpstreamInvalidResponse);
+        assert_eq!(e.message, "the upstream reply is not in the OpenAI format");
+        let ok = parse_json::<wire::ChatCompletion>(
+            br#"{"id":"x","choices":[{"index":0,"message":{"content":"an \"error\" here"},"finish_reason":"error"}]}"#,
+            "reply",
+        )
+        .expect("a reply");
+        assert_eq!(ok.choices.len(), 1);
+    }
+
+    #[test]
+    fn a_json_reply_to_a_stream_request_becomes_chunks() {
+        let reply = ChatResponse {
+            id: None,
+            model: "m".into(),
+            content: "Hi".into(),
+            tool_calls: Vec::new(),
+            finish_reason: None,
+            usage: None,
+        };
+        let chunks: Vec<_> = reply_as_chunks(reply)
+            .into_iter()
+            .map(|c| c.expect("ok"))
+            .collect();
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0].delta.as_deref(), Some("Hi"));
+        assert_eq!(chunks[1].finish_reason, Some(FinishReason::Stop));
     }
 }

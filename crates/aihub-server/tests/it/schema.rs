@@ -22,8 +22,12 @@ async fn sqlite_and_postgres_migrations_agree() {
     let postgres = tables_of(TestBackend::Postgres).await;
     assert_eq!(sqlite, postgres, "the two migration trees differ");
     let expected = [
+        "api_keys",
+        "categories",
         "conversations",
         "messages",
+        "model_preferences",
+        "prompts",
         "provider_grants",
         "providers",
         "refresh_tokens",
