@@ -42,3 +42,7 @@ demo:
 # Start/stop/check the local SmolLM2 server used by demo and the e2e tests
 llm action="start":
     scripts/local-llm.sh {{action}}
+
+# Measure the gateway's overhead against calling the upstream directly; writes docs/BENCHMARKS.md (DURATION=seconds per run, default 10)
+bench:
+    bench/run.sh
