@@ -23,8 +23,8 @@ use crate::providers::ResolvedProvider;
 use crate::usage::Generation;
 use crate::{App, Error, Result, RoutingConfig};
 use aihub_domain::{
-    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode,
-    FinishReason, Id, ModelInfo, ProviderKind, ProviderScope, Usage, UsageStatus,
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode, Id,
+    ModelInfo, ProviderKind, ProviderScope, Usage, UsageStatus,
 };
 use aihub_providers::{ChatStream, ProviderError};
 use aihub_store::providers::ProviderRow;
@@ -36,7 +36,6 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
 
 /// Splits `"<provider slug or kind>/<model>"` at the first `/`: `openrouter/x-ai/grok-beta` is
 /// provider `openrouter`, model `x-ai/grok-beta`. `None` when either side is empty or there is
@@ -98,15 +97,22 @@ pub enum StreamItem {
     Error(Error),
 }
 
-/// An open stream: the first chunk has arrived. The channel closes after the last chunk (or
-/// after an [`StreamItem::Error`]). Dropping the receiver stops the upstream and bills what
-/// was generated, as `stopped`.
-#[derive(Debug)]
+/// An open stream: the first chunk has arrived. `items` ends after the last chunk (or after
+/// a [`StreamItem::Error`]). Dropping it stops the upstream and bills what was generated, as
+/// `stopped`.
 pub struct GatewayStream {
     /// Who serves it.
     pub served: Served,
-    /// The chunks.
-    pub items: mpsc::Receiver<StreamItem>,
+    /// The chunks, pulled from the upstream as they are polled.
+    pub items: futures_util::stream::BoxStream<'static, StreamItem>,
+}
+
+impl std::fmt::Debug for GatewayStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayStream")
+            .field("served", &self.served)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A provider's circuit: consecutive retryable failures and, when open, until when it is
@@ -258,11 +264,18 @@ impl App {
         if let Some(rows) = self.inner.gateway.routes.get(&user_id) {
             return Ok(rows);
         }
-        let rows = {
-            let mut pooled = self.db().get().await?;
-            let mut conn = pooled.conn();
-            aihub_store::providers::list_available(&mut conn, user_id).await?
-        };
+        // Cold path: the query runs on the app runtime (a dropped SQLite query must not run on
+        // an HTTP worker, see `App::run`).
+        let rows = self
+            .run({
+                let app = self.clone();
+                async move {
+                    let mut pooled = app.db().get().await?;
+                    let mut conn = pooled.conn();
+                    Ok(aihub_store::providers::list_available(&mut conn, user_id).await?)
+                }
+            })
+            .await?;
         let rows = Arc::new(rows);
         self.inner.gateway.routes.insert(user_id, rows.clone());
         Ok(rows)
@@ -324,9 +337,10 @@ impl App {
         }
     }
 
-    /// A non-streaming chat completion through the router. Runs as a tracked task on the app
-    /// runtime, so a caller that goes away does not cancel a call already billed upstream: its
-    /// usage is still recorded.
+    /// A non-streaming chat completion through the router, run on the caller's own task (no
+    /// thread hop on the hot path). A caller that goes away mid-call drops the future; the
+    /// [`CallGuard`] then bills the attempt in flight once (`stopped`, prompt counted locally)
+    /// on the app runtime, so an upstream call that may already cost money is never lost.
     ///
     /// # Errors
     /// The last target's mapped error when every attempt failed; `model_not_found` when the
@@ -336,22 +350,13 @@ impl App {
         caller: Caller,
         input: GatewayRequest,
     ) -> Result<(ChatResponse, Served)> {
-        let app = self.clone();
-        let task = self.inner.tasks.spawn_on(
-            async move { app.complete_task(caller, input).await },
-            &self.inner.runtime,
-        );
-        task.await.map_err(Error::internal)?
-    }
-
-    async fn complete_task(
-        &self,
-        caller: Caller,
-        input: GatewayRequest,
-    ) -> Result<(ChatResponse, Served)> {
-        let started = Instant::now();
-        let opened = self.open(caller.user_id, &input, false).await;
-        let latency_ms = started.elapsed().as_millis() as i64;
+        let input = Arc::new(input);
+        let mut guard = CallGuard::new(self, caller, &input);
+        let opened = self
+            .open(caller.user_id, &input, false, &guard.progress)
+            .await;
+        let latency_ms = guard.started.elapsed().as_millis() as i64;
+        guard.disarm();
         match opened {
             Ok((Opened::Complete(response), served, request)) => {
                 let billed = self.settle_usage(
@@ -380,11 +385,12 @@ impl App {
         }
     }
 
-    /// A streaming chat completion through the router. Resolves once the first chunk arrived
-    /// (retries and fallbacks happen before that); the rest flows through the returned
-    /// channel. The generation runs as a tracked task on the app runtime and records its usage
-    /// exactly once when it ends: `success`, `failed` (after the first chunk), or `stopped`
-    /// (receiver dropped, or the server shut down).
+    /// A streaming chat completion through the router, run on the caller's task. Resolves once
+    /// the first chunk arrived (retries and fallbacks happen before that); the rest is pulled
+    /// from the upstream as the caller polls [`GatewayStream::items`] — no extra task or
+    /// channel. Usage is recorded exactly once when the stream ends: `success`, `failed`
+    /// (after the first chunk), or `stopped` (the stream was dropped — client gone — or the
+    /// server shut down). Dropping the stream closes the upstream connection.
     ///
     /// # Errors
     /// The last target's mapped error when no target produced a first chunk.
@@ -393,118 +399,47 @@ impl App {
         caller: Caller,
         input: GatewayRequest,
     ) -> Result<GatewayStream> {
-        let (opened_tx, opened_rx) = oneshot::channel();
-        let app = self.clone();
-        self.inner.tasks.spawn_on(
-            async move { app.stream_task(caller, input, opened_tx).await },
-            &self.inner.runtime,
-        );
-        opened_rx
-            .await
-            .map_err(|_| Error::internal("the stream task ended before opening"))?
-    }
-
-    async fn stream_task(
-        &self,
-        caller: Caller,
-        input: GatewayRequest,
-        opened_tx: oneshot::Sender<Result<GatewayStream>>,
-    ) {
-        let started = Instant::now();
-        let (upstream, first, served, request) = match self.open(caller.user_id, &input, true).await
-        {
+        let input = Arc::new(input);
+        let mut guard = CallGuard::new(self, caller, &input);
+        let opened = self
+            .open(caller.user_id, &input, true, &guard.progress)
+            .await;
+        let started = guard.started;
+        guard.disarm();
+        let (upstream, first, served, request) = match opened {
             Ok((Opened::Stream(upstream, first), served, request)) => {
                 (upstream, first, served, request)
             }
             Ok((Opened::Complete(_), ..)) => {
-                let _ = opened_tx.send(Err(Error::internal("completion opened for a stream")));
-                return;
+                return Err(Error::internal("completion opened for a stream"));
             }
             Err(failure) => {
                 let latency_ms = started.elapsed().as_millis() as i64;
                 self.record_failure(caller, &input, &failure, latency_ms)
                     .await;
-                let _ = opened_tx.send(Err(failure.error));
-                return;
+                return Err(failure.error);
             }
         };
-        let ttft_ms = Some(started.elapsed().as_millis() as i64);
-        let (tx, rx) = mpsc::channel(64);
-        if opened_tx
-            .send(Ok(GatewayStream {
-                served: served.clone(),
-                items: rx,
-            }))
-            .is_err()
-        {
-            // The caller left while we were opening: bill what the first chunk cost.
-        }
-        let idle = self.config().routing.idle_timeout;
-        let mut text = String::new();
-        let mut usage: Option<Usage> = None;
-        let mut finish: Option<FinishReason> = None;
-        let mut upstream = upstream;
-        let mut pending = first;
-        let status = loop {
-            let chunk = match pending.take() {
-                Some(c) => c,
-                None => {
-                    tokio::select! {
-                        biased;
-                        _ = self.inner.shutdown.cancelled() => {
-                            let _ = tx.send(StreamItem::Error(Error::new(
-                                ErrorCode::ServiceUnavailable,
-                                "the server is shutting down",
-                            ))).await;
-                            break UsageStatus::Stopped;
-                        }
-                        _ = tx.closed() => break UsageStatus::Stopped,
-                        next = tokio::time::timeout(idle, upstream.next()) => match next {
-                            Err(_) => {
-                                let e = Error::new(ErrorCode::UpstreamTimeout, "the upstream stalled mid-stream");
-                                let _ = tx.send(StreamItem::Error(e)).await;
-                                break UsageStatus::Failed;
-                            }
-                            Ok(None) => break UsageStatus::Success,
-                            Ok(Some(Err(e))) => {
-                                let _ = tx.send(StreamItem::Error(e.into())).await;
-                                break UsageStatus::Failed;
-                            }
-                            Ok(Some(Ok(c))) => c,
-                        },
-                    }
-                }
-            };
-            if let Some(u) = chunk.usage {
-                usage = Some(u);
-            }
-            if let Some(r) = chunk.finish_reason {
-                finish = Some(r);
-            }
-            if let Some(d) = &chunk.delta {
-                text.push_str(d);
-            }
-            for t in &chunk.tool_calls {
-                if let Some(a) = &t.arguments {
-                    text.push_str(a);
-                }
-            }
-            if tx.send(StreamItem::Chunk(chunk)).await.is_err() {
-                break UsageStatus::Stopped;
-            }
+        let state = StreamState {
+            app: self.clone(),
+            caller,
+            input,
+            served: served.clone(),
+            messages: request.messages,
+            upstream: Some(upstream),
+            pending: first,
+            text: String::new(),
+            usage: None,
+            started,
+            ttft_ms: Some(started.elapsed().as_millis() as i64),
+            idle: self.config().routing.idle_timeout,
+            ended: false,
+            billed: false,
         };
-        // Closing the upstream connection stops the vendor generating (and billing) tokens.
-        drop(upstream);
-        drop(tx);
-        let _ = finish;
-        let latency_ms = started.elapsed().as_millis() as i64;
-        let billed = self.settle_usage(&served.model, usage, &request.messages, &text);
-        self.record_usage(
-            generation(&input.request_id, caller, Some(&served), &served.model)
-                .with(status, latency_ms, ttft_ms),
-            billed,
-        )
-        .await;
+        Ok(GatewayStream {
+            served,
+            items: futures_util::stream::unfold(state, StreamState::next_item).boxed(),
+        })
     }
 
     /// Embeddings through the resolved provider, with the same retries (no fallbacks: vectors
@@ -677,6 +612,7 @@ impl App {
         user_id: Id,
         input: &GatewayRequest,
         stream: bool,
+        progress: &Mutex<Option<Served>>,
     ) -> std::result::Result<(Opened, Served, ChatRequest), Failure> {
         let mut targets: Vec<String> = Vec::with_capacity(1 + input.fallbacks.len());
         targets.push(input.request.model.clone());
@@ -737,6 +673,8 @@ impl App {
                     .and_then(|p| p.max_output_tokens)
                     .or(rp.provider.config.max_tokens);
             }
+            *progress.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(served(&rp, &model, attempts + 1));
             let error = match self.try_target(&rp, &request, stream).await {
                 Ok((opened, n)) => {
                     attempts += n;
@@ -912,6 +850,202 @@ impl App {
             zero_bill(),
         )
         .await;
+    }
+}
+
+/// Bills a call whose caller went away while it was talking to an upstream: the future was
+/// dropped, so `Drop` queues the record (`stopped`, the prompt counted locally, nothing
+/// generated seen) from a task on the app runtime. Disarmed once the call settles normally.
+struct CallGuard {
+    app: App,
+    caller: Caller,
+    input: Arc<GatewayRequest>,
+    started: Instant,
+    /// The target being tried, set by `open` before each attempt.
+    progress: Mutex<Option<Served>>,
+    armed: bool,
+}
+
+impl CallGuard {
+    fn new(app: &App, caller: Caller, input: &Arc<GatewayRequest>) -> Self {
+        CallGuard {
+            app: app.clone(),
+            caller,
+            input: input.clone(),
+            started: Instant::now(),
+            progress: Mutex::new(None),
+            armed: true,
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Some(served) = self
+            .progress
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
+            return; // no upstream was called yet: nothing to bill
+        };
+        let app = self.app.clone();
+        let caller = self.caller;
+        let input = self.input.clone();
+        let latency_ms = self.started.elapsed().as_millis() as i64;
+        self.app.inner.tasks.spawn_on(
+            async move {
+                let billed = app.settle_usage(&served.model, None, &input.request.messages, "");
+                app.record_usage(
+                    generation(&input.request_id, caller, Some(&served), &served.model).with(
+                        UsageStatus::Stopped,
+                        latency_ms,
+                        None,
+                    ),
+                    billed,
+                )
+                .await;
+            },
+            &self.app.inner.runtime,
+        );
+    }
+}
+
+/// An open stream's accounting, carried through `unfold`. If it is dropped before the stream
+/// ended (the client went away), `Drop` bills what was generated, as `stopped`.
+struct StreamState {
+    app: App,
+    caller: Caller,
+    input: Arc<GatewayRequest>,
+    served: Served,
+    messages: Vec<aihub_domain::ChatMessage>,
+    upstream: Option<ChatStream>,
+    pending: Option<ChatChunk>,
+    text: String,
+    usage: Option<Usage>,
+    started: Instant,
+    ttft_ms: Option<i64>,
+    idle: Duration,
+    /// Nothing more will be yielded.
+    ended: bool,
+    /// The usage record was queued.
+    billed: bool,
+}
+
+impl StreamState {
+    async fn next_item(mut self) -> Option<(StreamItem, StreamState)> {
+        if self.ended {
+            return None;
+        }
+        let chunk = match self.pending.take() {
+            Some(c) => Ok(c),
+            None => {
+                let upstream = self.upstream.as_mut()?;
+                tokio::select! {
+                    biased;
+                    _ = self.app.inner.shutdown.cancelled() => Err((
+                        UsageStatus::Stopped,
+                        Some(Error::new(ErrorCode::ServiceUnavailable, "the server is shutting down")),
+                    )),
+                    next = tokio::time::timeout(self.idle, upstream.next()) => match next {
+                        Err(_) => Err((
+                            UsageStatus::Failed,
+                            Some(Error::new(ErrorCode::UpstreamTimeout, "the upstream stalled mid-stream")),
+                        )),
+                        Ok(None) => Err((UsageStatus::Success, None)),
+                        Ok(Some(Err(e))) => Err((UsageStatus::Failed, Some(e.into()))),
+                        Ok(Some(Ok(c))) => Ok(c),
+                    },
+                }
+            }
+        };
+        match chunk {
+            Ok(chunk) => {
+                if let Some(u) = chunk.usage {
+                    self.usage = Some(u);
+                }
+                if let Some(d) = &chunk.delta {
+                    self.text.push_str(d);
+                }
+                for t in &chunk.tool_calls {
+                    if let Some(a) = &t.arguments {
+                        self.text.push_str(a);
+                    }
+                }
+                Some((StreamItem::Chunk(chunk), self))
+            }
+            Err((status, error)) => {
+                self.ended = true;
+                // Closing the upstream connection stops the vendor generating (and billing).
+                self.upstream = None;
+                self.bill(status).await;
+                error.map(|e| (StreamItem::Error(e), self))
+            }
+        }
+    }
+
+    fn record(&mut self, status: UsageStatus) -> (Generation<'_>, crate::usage::Billed) {
+        self.billed = true;
+        let latency_ms = self.started.elapsed().as_millis() as i64;
+        let billed =
+            self.app
+                .settle_usage(&self.served.model, self.usage, &self.messages, &self.text);
+        let g = generation(
+            &self.input.request_id,
+            self.caller,
+            Some(&self.served),
+            &self.served.model,
+        )
+        .with(status, latency_ms, self.ttft_ms);
+        (g, billed)
+    }
+
+    async fn bill(&mut self, status: UsageStatus) {
+        let app = self.app.clone();
+        let (g, billed) = self.record(status);
+        app.record_usage(g, billed).await;
+    }
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        if self.billed {
+            return;
+        }
+        // Dropped mid-stream: the client went away. Close the upstream now, bill off-task.
+        self.upstream = None;
+        self.billed = true;
+        let app = self.app.clone();
+        let caller = self.caller;
+        let input = self.input.clone();
+        let served = self.served.clone();
+        let messages = std::mem::take(&mut self.messages);
+        let text = std::mem::take(&mut self.text);
+        let usage = self.usage;
+        let latency_ms = self.started.elapsed().as_millis() as i64;
+        let ttft_ms = self.ttft_ms;
+        self.app.inner.tasks.spawn_on(
+            async move {
+                let billed = app.settle_usage(&served.model, usage, &messages, &text);
+                app.record_usage(
+                    generation(&input.request_id, caller, Some(&served), &served.model).with(
+                        UsageStatus::Stopped,
+                        latency_ms,
+                        ttft_ms,
+                    ),
+                    billed,
+                )
+                .await;
+            },
+            &self.app.inner.runtime,
+        );
     }
 }
 

@@ -25,7 +25,8 @@ use aihub_core::gateway::{Caller, GatewayRequest, RateLimitStatus, StreamItem};
 use aihub_core::keys::{ApiKeyPrincipal, Permission};
 use aihub_core::{App, Error};
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::sync::mpsc;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers the `/v1` routes (inside the `/v1` scope).
@@ -164,7 +165,7 @@ fn completion_id(request_id: &str) -> String {
 }
 
 struct SseState {
-    items: mpsc::Receiver<StreamItem>,
+    items: BoxStream<'static, StreamItem>,
     encoder: ChunkEncoder,
     done: bool,
 }
@@ -172,9 +173,9 @@ struct SseState {
 /// The SSE body: each gateway chunk as `data: {chat.completion.chunk}` events, then
 /// `data: [DONE]`; a failure after the first chunk as one `data: {"error": …}` event (what
 /// OpenAI sends; the SDKs raise it) and no `[DONE]`. Dropping the body (client gone) drops
-/// the receiver, which stops the upstream and bills the partial reply.
+/// the gateway stream, which closes the upstream and bills the partial reply.
 fn sse_body(
-    items: mpsc::Receiver<StreamItem>,
+    items: BoxStream<'static, StreamItem>,
     encoder: ChunkEncoder,
 ) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
     let state = SseState {
@@ -188,7 +189,7 @@ fn sse_body(
         }
         let mut buf = BytesMut::with_capacity(256);
         loop {
-            match st.items.recv().await {
+            match st.items.next().await {
                 Some(StreamItem::Chunk(chunk)) => {
                     for wire in st.encoder.encode(&chunk) {
                         buf.put_slice(b"data: ");
