@@ -5,12 +5,16 @@
 
 mod app;
 pub mod auth;
+pub mod catalog;
+pub mod categories;
 pub mod config;
 pub mod conversations;
 pub mod crypto;
 mod error;
 pub mod gateway;
 pub mod keys;
+pub mod model_preferences;
+pub mod prompts;
 pub mod providers;
 pub mod streams;
 pub mod usage;

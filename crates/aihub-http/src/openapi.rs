@@ -67,7 +67,11 @@ impl Modify for SecuritySchemes {
         (name = "users", description = "The caller's account"),
         (name = "providers", description = "Upstream connections and their keys"),
         (name = "keys", description = "Developer API keys for the /v1 API"),
+        (name = "model-preferences", description = "Saved model settings per provider kind, one default each"),
+        (name = "models", description = "Model catalog, provider services, prices and token counting"),
         (name = "conversations", description = "Threads, messages, replies (whole or streamed)"),
+        (name = "categories", description = "Labels for conversations and prompts"),
+        (name = "prompts", description = "Prompt templates with {name} placeholders, and rendering them"),
         (name = "system", description = "Health and readiness")
     ),
     components(schemas(crate::error::ErrorResponse))

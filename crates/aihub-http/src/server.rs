@@ -74,7 +74,32 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(keys::create_api_key)
                 .service(keys::get_api_key)
                 .service(keys::update_api_key)
-                .service(keys::delete_api_key),
+                .service(keys::delete_api_key)
+                // `defaults` before `{id}`: routes match in registration order.
+                .service(crate::routes::model_preferences::default_model_preferences)
+                .service(crate::routes::model_preferences::list_model_preferences)
+                .service(crate::routes::model_preferences::create_model_preference)
+                .service(crate::routes::model_preferences::get_model_preference)
+                .service(crate::routes::model_preferences::put_model_preference)
+                .service(crate::routes::model_preferences::patch_model_preference)
+                .service(crate::routes::model_preferences::delete_model_preference)
+                .service(crate::routes::catalog::count_tokens)
+                .service(crate::routes::catalog::list_models)
+                .service(crate::routes::catalog::list_services)
+                .service(crate::routes::catalog::get_pricing)
+                .service(crate::routes::categories::list_categories)
+                .service(crate::routes::categories::create_category)
+                .service(crate::routes::categories::get_category)
+                .service(crate::routes::categories::put_category)
+                .service(crate::routes::categories::patch_category)
+                .service(crate::routes::categories::delete_category)
+                .service(crate::routes::prompts::list_prompts)
+                .service(crate::routes::prompts::create_prompt)
+                .service(crate::routes::prompts::get_prompt)
+                .service(crate::routes::prompts::put_prompt)
+                .service(crate::routes::prompts::patch_prompt)
+                .service(crate::routes::prompts::delete_prompt)
+                .service(crate::routes::prompts::render_prompt),
         )
         // The OpenAI-compatible API for applications, authenticated by developer API keys.
         .service(

@@ -6,12 +6,15 @@
 //! compiles for both backends and composes inside [`Db::transaction`].
 
 pub mod api_keys;
+pub mod categories;
 pub mod conversations;
 pub mod db;
 mod error;
 pub mod introspect;
 pub mod messages;
 mod migrations;
+pub mod model_preferences;
+pub mod prompts;
 pub mod providers;
 pub mod schema;
 pub mod sessions;

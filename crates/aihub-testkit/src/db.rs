@@ -225,9 +225,20 @@ async fn drop_schema(base_url: &str, schema: &str) -> anyhow::Result<()> {
                 redact(base_url)
             )
         })?;
-    conn.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-        .await
-        .with_context(|| format!("dropping schema {schema}"))
+    // Concurrent DROP SCHEMA ... CASCADE of sibling test schemas can deadlock on PostgreSQL's
+    // catalog locks; the loser is rolled back and may simply try again.
+    let sql = format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+    let mut attempt = 0;
+    loop {
+        match conn.batch_execute(&sql).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 5 && e.to_string().contains("deadlock") => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("dropping schema {schema}")),
+        }
+    }
 }
 
 /// `aihub_t_` and 16 hex digits from a per-process random seed, the time and a counter: unique

@@ -2,8 +2,12 @@
 //! use case, map.
 
 pub mod auth;
+pub mod catalog;
+pub mod categories;
 pub mod conversations;
 pub mod health;
 pub mod keys;
+pub mod model_preferences;
+pub mod prompts;
 pub mod providers;
 pub mod v1;

@@ -6,12 +6,16 @@
 
 mod auth;
 mod binary;
+mod catalog;
+mod categories;
 mod conversations;
 mod http;
 mod keys;
 mod llm;
 mod logs;
+mod model_preferences;
 mod openapi;
+mod prompts;
 mod providers;
 mod schema;
 mod sdk;
