@@ -24,9 +24,8 @@
 //! let failing = FakeAnthropic::start(AnthropicBehavior::error(AnthropicMode::Overloaded));
 //! ```
 
-use actix_web::dev::ServerHandle;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -179,9 +178,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A running fake Anthropic server. Stops when dropped.
 #[derive(Debug)]
 pub struct FakeAnthropic {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    handle: ServerHandle,
+    server: crate::fake_server::FakeServer,
 }
 
 impl FakeAnthropic {
@@ -195,60 +193,22 @@ impl FakeAnthropic {
             ..Shared::default()
         });
         let data = web::Data::from(shared.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("fake-anthropic".to_owned())
-            .spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .route("/v1/messages", web::post().to(messages))
-                            .route("/v1/models", web::get().to(list_models))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .shutdown_timeout(0)
-                    .on_connect(|conn, _| {
-                        // Without TCP_NODELAY the first streamed event waits ~40 ms.
-                        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                            let _ = tcp.set_nodelay(true);
-                        }
-                    })
-                    .bind(("127.0.0.1", 0));
-                    let server = match server {
-                        Ok(s) => s,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let addr = server.addrs()[0];
-                    let running = server.run();
-                    let _ = tx.send(Ok((addr, running.handle())));
-                    let _ = running.await;
-                });
-            })
-            .expect("spawn the fake Anthropic server thread");
-        let (addr, handle) = rx
-            .recv()
-            .expect("the fake Anthropic server thread reports its address")
-            .expect("bind the fake Anthropic server to 127.0.0.1:0");
-        FakeAnthropic {
-            addr,
-            shared,
-            handle,
-        }
+        let server = crate::fake_server::FakeServer::start("fake-anthropic", move |cfg| {
+            cfg.app_data(data.clone())
+                .route("/v1/messages", web::post().to(messages))
+                .route("/v1/models", web::get().to(list_models));
+        });
+        FakeAnthropic { shared, server }
     }
 
     /// Anthropic's base URL convention (no `/v1`): `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     /// Replaces the behavior for the following requests.
@@ -297,13 +257,6 @@ impl FakeAnthropic {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.client_disconnected()
-    }
-}
-
-impl Drop for FakeAnthropic {
-    fn drop(&mut self) {
-        // `stop` sends its command at once; the returned future only waits for completion.
-        drop(self.handle.stop(false));
     }
 }
 

@@ -25,8 +25,7 @@
 //! let failing = FakeGemini::start(GeminiBehavior::mode(GeminiMode::Unavailable));
 //! ```
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -191,9 +190,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A running fake Gemini server. Stops when dropped.
 #[derive(Debug)]
 pub struct FakeGemini {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    handle: ServerHandle,
+    server: crate::fake_server::FakeServer,
 }
 
 impl FakeGemini {
@@ -207,60 +205,22 @@ impl FakeGemini {
             ..Shared::default()
         });
         let data = web::Data::from(shared.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("fake-gemini".to_owned())
-            .spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .route("/v1beta/models", web::get().to(list_models))
-                            .route("/v1beta/models/{target}", web::post().to(model_method))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .shutdown_timeout(0)
-                    .on_connect(|conn, _| {
-                        // Without TCP_NODELAY the first streamed event waits ~40 ms.
-                        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                            let _ = tcp.set_nodelay(true);
-                        }
-                    })
-                    .bind(("127.0.0.1", 0));
-                    let server = match server {
-                        Ok(s) => s,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let addr = server.addrs()[0];
-                    let running = server.run();
-                    let _ = tx.send(Ok((addr, running.handle())));
-                    let _ = running.await;
-                });
-            })
-            .expect("spawn the fake Gemini server thread");
-        let (addr, handle) = rx
-            .recv()
-            .expect("the fake Gemini server thread reports its address")
-            .expect("bind the fake Gemini server to 127.0.0.1:0");
-        FakeGemini {
-            addr,
-            shared,
-            handle,
-        }
+        let server = crate::fake_server::FakeServer::start("fake-gemini", move |cfg| {
+            cfg.app_data(data.clone())
+                .route("/v1beta/models", web::get().to(list_models))
+                .route("/v1beta/models/{target}", web::post().to(model_method));
+        });
+        FakeGemini { shared, server }
     }
 
     /// The Gemini-convention base URL (no version), `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     /// Replaces the behavior for the following requests.
@@ -320,13 +280,6 @@ impl FakeGemini {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.client_disconnected()
-    }
-}
-
-impl Drop for FakeGemini {
-    fn drop(&mut self) {
-        // `stop` sends its command at once; the returned future only waits for completion.
-        drop(self.handle.stop(false));
     }
 }
 

@@ -19,8 +19,7 @@
 //! let missing = FakeOllama::start(OllamaBehavior::error(OllamaMode::ModelNotFound));
 //! ```
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -158,9 +157,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A running fake Ollama server. Stops when dropped.
 #[derive(Debug)]
 pub struct FakeOllama {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    handle: ServerHandle,
+    server: crate::fake_server::FakeServer,
 }
 
 impl FakeOllama {
@@ -174,61 +172,23 @@ impl FakeOllama {
             ..Shared::default()
         });
         let data = web::Data::from(shared.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("fake-ollama".to_owned())
-            .spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .route("/api/chat", web::post().to(chat))
-                            .route("/api/tags", web::get().to(tags))
-                            .route("/api/embed", web::post().to(embed))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .shutdown_timeout(0)
-                    .on_connect(|conn, _| {
-                        // Without TCP_NODELAY the first streamed line waits ~40 ms.
-                        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                            let _ = tcp.set_nodelay(true);
-                        }
-                    })
-                    .bind(("127.0.0.1", 0));
-                    let server = match server {
-                        Ok(s) => s,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let addr = server.addrs()[0];
-                    let running = server.run();
-                    let _ = tx.send(Ok((addr, running.handle())));
-                    let _ = running.await;
-                });
-            })
-            .expect("spawn the fake Ollama server thread");
-        let (addr, handle) = rx
-            .recv()
-            .expect("the fake Ollama server thread reports its address")
-            .expect("bind the fake Ollama server to 127.0.0.1:0");
-        FakeOllama {
-            addr,
-            shared,
-            handle,
-        }
+        let server = crate::fake_server::FakeServer::start("fake-ollama", move |cfg| {
+            cfg.app_data(data.clone())
+                .route("/api/chat", web::post().to(chat))
+                .route("/api/tags", web::get().to(tags))
+                .route("/api/embed", web::post().to(embed));
+        });
+        FakeOllama { shared, server }
     }
 
     /// The server root, `http://127.0.0.1:PORT` (Ollama's base URL convention).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     /// Replaces the behavior for the following requests.
@@ -277,13 +237,6 @@ impl FakeOllama {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.client_disconnected()
-    }
-}
-
-impl Drop for FakeOllama {
-    fn drop(&mut self) {
-        // `stop` sends its command at once; the returned future only waits for completion.
-        drop(self.handle.stop(false));
     }
 }
 

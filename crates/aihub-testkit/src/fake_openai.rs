@@ -26,8 +26,7 @@
 //! let failing = FakeOpenAi::start(FakeBehavior::error(FakeMode::InvalidApiKey));
 //! ```
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -219,9 +218,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A running fake OpenAI server. Stops when dropped.
 #[derive(Debug)]
 pub struct FakeOpenAi {
-    addr: SocketAddr,
     shared: Arc<Shared>,
-    handle: ServerHandle,
+    server: crate::fake_server::FakeServer,
 }
 
 impl FakeOpenAi {
@@ -235,66 +233,28 @@ impl FakeOpenAi {
             ..Shared::default()
         });
         let data = web::Data::from(shared.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("fake-openai".to_owned())
-            .spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    let server = HttpServer::new(move || {
-                        App::new()
-                            .app_data(data.clone())
-                            .route("/v1/chat/completions", web::post().to(chat_completions))
-                            .route("/v1/embeddings", web::post().to(embeddings))
-                            .route("/v1/models", web::get().to(list_models))
-                    })
-                    .workers(1)
-                    .disable_signals()
-                    .shutdown_timeout(0)
-                    .on_connect(|conn, _| {
-                        // Without TCP_NODELAY the first streamed chunk waits ~40 ms.
-                        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                            let _ = tcp.set_nodelay(true);
-                        }
-                    })
-                    .bind(("127.0.0.1", 0));
-                    let server = match server {
-                        Ok(s) => s,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let addr = server.addrs()[0];
-                    let running = server.run();
-                    let _ = tx.send(Ok((addr, running.handle())));
-                    let _ = running.await;
-                });
-            })
-            .expect("spawn the fake OpenAI server thread");
-        let (addr, handle) = rx
-            .recv()
-            .expect("the fake OpenAI server thread reports its address")
-            .expect("bind the fake OpenAI server to 127.0.0.1:0");
-        FakeOpenAi {
-            addr,
-            shared,
-            handle,
-        }
+        let server = crate::fake_server::FakeServer::start("fake-openai", move |cfg| {
+            cfg.app_data(data.clone())
+                .route("/v1/chat/completions", web::post().to(chat_completions))
+                .route("/v1/embeddings", web::post().to(embeddings))
+                .route("/v1/models", web::get().to(list_models));
+        });
+        FakeOpenAi { shared, server }
     }
 
     /// The OpenAI-convention base URL, `http://127.0.0.1:PORT/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        format!("http://{}/v1", self.server.addr)
     }
 
     /// The server root without `/v1`, `http://127.0.0.1:PORT` (Ollama's base URL convention).
     pub fn root_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr
     }
 
     /// Replaces the behavior for the following requests (and restarts the `fail_first` count).
@@ -351,13 +311,6 @@ impl FakeOpenAi {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.client_disconnected()
-    }
-}
-
-impl Drop for FakeOpenAi {
-    fn drop(&mut self) {
-        // `stop` sends its command at once; the returned future only waits for completion.
-        drop(self.handle.stop(false));
     }
 }
 

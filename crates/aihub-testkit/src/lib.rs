@@ -22,6 +22,7 @@ pub mod fake_anthropic;
 pub mod fake_gemini;
 pub mod fake_ollama;
 pub mod fake_openai;
+mod fake_server;
 
 pub use app::{TEST_PASSWORD, TestApp, TestUser};
 pub use db::{TestBackend, TestDb};
