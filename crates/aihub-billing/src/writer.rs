@@ -129,14 +129,18 @@ impl UsageWriter {
             ..config
         };
         let (tx, rx) = mpsc::channel(config.channel_capacity);
+        let full = Arc::new(tokio::sync::Notify::new());
         let handle = UsageWriterHandle {
             tx,
+            full: Arc::clone(&full),
+            max_batch: config.max_batch,
             stop: CancellationToken::new(),
             finished: CancellationToken::new(),
             counters: Arc::new(Counters::default()),
         };
         let task = Task {
             rx,
+            full,
             sink,
             config,
             counters: Arc::clone(&handle.counters),
@@ -155,6 +159,9 @@ impl UsageWriter {
 #[derive(Debug, Clone)]
 pub struct UsageWriterHandle {
     tx: mpsc::Sender<UsageRecord>,
+    /// Wakes the writer early when a full batch is queued (see `Task::run`).
+    full: Arc<tokio::sync::Notify>,
+    max_batch: usize,
     stop: CancellationToken,
     finished: CancellationToken,
     counters: Arc<Counters>,
@@ -179,6 +186,10 @@ impl UsageWriterHandle {
                 if let Some(r) = unsent.record.take() {
                     self.counters.recorded.fetch_add(1, Ordering::Relaxed);
                     permit.send(r);
+                    // The writer sleeps through a partial batch; wake it once one is full.
+                    if self.tx.max_capacity() - self.tx.capacity() >= self.max_batch {
+                        self.full.notify_one();
+                    }
                 }
             }
             Err(_) => unsent.reason = "the usage writer has shut down",
@@ -230,6 +241,7 @@ impl Drop for Unsent<'_> {
 
 struct Task {
     rx: mpsc::Receiver<UsageRecord>,
+    full: Arc<tokio::sync::Notify>,
     sink: Arc<dyn UsageSink>,
     config: WriterConfig,
     counters: Arc<Counters>,
@@ -241,27 +253,46 @@ impl Task {
         // When the current partial batch must be written; set by its first record.
         let mut deadline: Option<Instant> = None;
         loop {
-            tokio::select! {
-                biased;
-                () = stop.cancelled() => break,
-                received = self.rx.recv() => match received {
-                    Some(r) => {
-                        if batch.is_empty() {
+            if deadline.is_none() {
+                // Idle: the first record of a batch wakes the writer...
+                tokio::select! {
+                    biased;
+                    () = stop.cancelled() => break,
+                    received = self.rx.recv() => match received {
+                        Some(r) => {
+                            batch.push(r);
                             deadline = Some(Instant::now() + self.config.flush_interval);
                         }
-                        batch.push(r);
-                        if batch.len() >= self.config.max_batch {
-                            self.flush(&mut batch).await;
-                            deadline = None;
-                        }
+                        // Every handle is gone: nothing more can arrive.
+                        None => break,
+                    },
+                }
+            } else {
+                // ...then it sleeps until the batch is due or full, instead of waking for each
+                // record (a wake-up per record was a context switch per request on a busy
+                // gateway).
+                let due = if batch.len() + self.rx.len() >= self.config.max_batch {
+                    false // a full batch is already queued: no need to wait
+                } else {
+                    tokio::select! {
+                        biased;
+                        () = stop.cancelled() => break,
+                        () = self.full.notified() => false,
+                        () = sleep_until(deadline.unwrap_or_else(Instant::now)) => true,
                     }
-                    // Every handle is gone: nothing more can arrive.
-                    None => break,
-                },
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                };
+                let closed = self.drain(&mut batch);
+                if due || closed || batch.len() >= self.config.max_batch {
                     self.flush(&mut batch).await;
                     deadline = None;
                 }
+                if closed {
+                    break;
+                }
+            }
+            if batch.len() >= self.config.max_batch {
+                self.flush(&mut batch).await;
+                deadline = None;
             }
         }
         // Refuse new records, then drain what is already queued: close() keeps buffered
@@ -279,6 +310,19 @@ impl Task {
 
     /// Writes `batch` (emptying it), retrying with exponential backoff; after the last failed
     /// attempt its records are logged and counted as dropped.
+    /// Moves what is queued into `batch`, up to a full batch; true when the channel is closed
+    /// and empty.
+    fn drain(&mut self, batch: &mut Vec<UsageRecord>) -> bool {
+        while batch.len() < self.config.max_batch {
+            match self.rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(mpsc::error::TryRecvError::Empty) => return false,
+                Err(mpsc::error::TryRecvError::Disconnected) => return true,
+            }
+        }
+        false
+    }
+
     async fn flush(&self, batch: &mut Vec<UsageRecord>) {
         if batch.is_empty() {
             return;
