@@ -48,6 +48,8 @@ pub struct NewConversationInput {
     pub is_archived: Option<bool>,
     /// JSON object (`tags`, `description`, …).
     pub metadata: Option<serde_json::Value>,
+    /// One of the caller's categories.
+    pub category_id: Option<Id>,
 }
 
 /// Input of `PATCH|PUT /conversations/{id}`; `None` leaves a field, `Some(None)` clears it.
@@ -71,6 +73,8 @@ pub struct ConversationUpdate {
     pub is_archived: Option<bool>,
     /// Metadata object (replaced whole).
     pub metadata: Option<serde_json::Value>,
+    /// Category (one of the caller's; `Some(None)` uncategorises).
+    pub category_id: Option<Option<Id>>,
 }
 
 /// Input of `POST /conversations/{id}/send` and `/stream`.
@@ -134,7 +138,7 @@ struct Prepared {
     request: ChatRequest,
 }
 
-fn not_found(e: aihub_store::StoreError) -> Error {
+pub(crate) fn not_found(e: aihub_store::StoreError) -> Error {
     match e {
         aihub_store::StoreError::NotFound => Error::not_found("conversation"),
         other => other.into(),
@@ -237,6 +241,11 @@ impl App {
         if let Some(pid) = input.provider_id {
             self.check_provider_access(user, pid).await?;
         }
+        if let Some(cid) = input.category_id {
+            let mut pooled = self.db().get().await?;
+            let mut conn = pooled.conn();
+            crate::categories::check_owned(&mut conn, user.id, cid).await?;
+        }
         let now = time::now();
         let user_id = user.id;
         let (conversation, messages) = self
@@ -254,6 +263,7 @@ impl App {
                         is_pinned: input.is_pinned.unwrap_or(false),
                         is_archived: input.is_archived.unwrap_or(false),
                         metadata: &metadata,
+                        category_id: input.category_id,
                         created_at: now,
                         updated_at: now,
                     };
@@ -352,6 +362,9 @@ impl App {
             store::find_owned(&mut conn, id, user.id)
                 .await
                 .map_err(not_found)?;
+            if let Some(Some(cid)) = update.category_id {
+                crate::categories::check_owned(&mut conn, user.id, cid).await?;
+            }
         }
         if let Some(Some(pid)) = update.provider_id {
             self.check_provider_access(user, pid).await?;
@@ -366,6 +379,7 @@ impl App {
             is_pinned: update.is_pinned,
             is_archived: update.is_archived,
             metadata: metadata.as_deref(),
+            category_id: update.category_id,
             updated_at: Some(time::now()),
         };
         let mut pooled = self.db().get().await?;
@@ -783,7 +797,7 @@ impl App {
     }
 }
 
-async fn insert_message(
+pub(crate) async fn insert_message(
     tx: &mut aihub_store::DbConn<'_>,
     conversation_id: Id,
     role: ChatRole,

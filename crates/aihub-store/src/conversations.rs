@@ -1,6 +1,7 @@
 //! `conversations`: chat threads owned by one user.
 
-use crate::schema::{conversations, messages};
+use crate::categories::CategoryRow;
+use crate::schema::{categories, conversations, messages};
 use crate::{DbConn, Page, PageRequest, StoreError, on_conn};
 use aihub_domain::Id;
 use chrono::NaiveDateTime;
@@ -37,6 +38,8 @@ pub struct ConversationRow {
     pub message_count: i64,
     /// Time of the newest message.
     pub last_message_at: Option<NaiveDateTime>,
+    /// Category of the owner it is filed under (`None`: uncategorised).
+    pub category_id: Option<Id>,
     /// Creation time (UTC).
     pub created_at: NaiveDateTime,
     /// Last change (UTC).
@@ -67,6 +70,8 @@ pub struct NewConversation<'a> {
     pub is_archived: bool,
     /// Metadata JSON object.
     pub metadata: &'a str,
+    /// Category (checked to be the owner's by the caller).
+    pub category_id: Option<Id>,
     /// Creation time.
     pub created_at: NaiveDateTime,
     /// Same as `created_at`.
@@ -95,6 +100,8 @@ pub struct ConversationChanges<'a> {
     pub is_archived: Option<bool>,
     /// Metadata JSON.
     pub metadata: Option<&'a str>,
+    /// Category.
+    pub category_id: Option<Option<Id>>,
     /// Always set by callers.
     pub updated_at: Option<NaiveDateTime>,
 }
@@ -124,8 +131,30 @@ pub struct ConversationFilter {
     pub is_pinned: Option<bool>,
     /// Only those using this provider.
     pub provider_id: Option<Id>,
-    /// Case-insensitive substring of the title.
+    /// Only those filed under this category.
+    pub category_id: Option<Id>,
+    /// Case-insensitive substring of the title (and of a message's text with
+    /// `search_messages`).
     pub search: Option<String>,
+    /// Let `search` match message text too.
+    pub search_messages: bool,
+}
+
+/// Totals of one user's conversations (seed 001 `GET /sessions/stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConversationStats {
+    /// Every conversation.
+    pub total: i64,
+    /// Archived ones.
+    pub archived: i64,
+    /// Pinned ones.
+    pub pinned: i64,
+    /// Updated at or after the `since` time given.
+    pub recent: i64,
+    /// Messages across all of them.
+    pub messages: i64,
+    /// Sum of prompt and completion tokens of those messages.
+    pub tokens: i64,
 }
 
 /// Inserts a conversation.
@@ -199,7 +228,23 @@ pub async fn list(
             if let Some(v) = filter.provider_id {
                 q = q.filter(conversations::provider_id.eq(v));
             }
-            if let Some(p) = &pattern {
+            if let Some(v) = filter.category_id {
+                q = q.filter(conversations::category_id.eq(v));
+            }
+            if let (Some(p), true) = (&pattern, filter.search_messages) {
+                q = q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "(LOWER(conversations.title) LIKE ",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(p.clone())
+                    .sql(
+                        " ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m \
+                         WHERE m.conversation_id = conversations.id AND LOWER(m.content) LIKE ",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(p.clone())
+                    .sql(" ESCAPE '\\'))"),
+                );
+            } else if let Some(p) = &pattern {
                 q = q.filter(
                     diesel::dsl::sql::<diesel::sql_types::Bool>("LOWER(title) LIKE ")
                         .bind::<diesel::sql_types::Text, _>(p.clone())
@@ -311,4 +356,149 @@ pub async fn refresh_counters(
             .await
     })?;
     Ok(())
+}
+
+/// Deletes those of `ids` that belong to `user_id` (their messages go with them), in one
+/// statement; foreign and missing ids are ignored. Returns how many went.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn bulk_delete_owned(
+    conn: &mut DbConn<'_>,
+    user_id: Id,
+    ids: &[Id],
+) -> Result<usize, StoreError> {
+    Ok(on_conn!(conn, |c| {
+        diesel::delete(
+            conversations::table
+                .filter(conversations::user_id.eq(user_id))
+                .filter(conversations::id.eq_any(ids)),
+        )
+        .execute(c)
+        .await
+    })?)
+}
+
+/// Those of `ids` that belong to `user_id`.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn owned_ids(
+    conn: &mut DbConn<'_>,
+    user_id: Id,
+    ids: &[Id],
+) -> Result<Vec<Id>, StoreError> {
+    Ok(on_conn!(conn, |c| {
+        conversations::table
+            .filter(conversations::user_id.eq(user_id))
+            .filter(conversations::id.eq_any(ids))
+            .select(conversations::id)
+            .load(c)
+            .await
+    })?)
+}
+
+/// Sets `is_archived` on those of `ids` that belong to `user_id`, in one statement; foreign
+/// and missing ids are ignored. Returns how many rows matched.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn bulk_set_archived(
+    conn: &mut DbConn<'_>,
+    user_id: Id,
+    ids: &[Id],
+    archived: bool,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(on_conn!(conn, |c| {
+        diesel::update(
+            conversations::table
+                .filter(conversations::user_id.eq(user_id))
+                .filter(conversations::id.eq_any(ids)),
+        )
+        .set((
+            conversations::is_archived.eq(archived),
+            conversations::updated_at.eq(now),
+        ))
+        .execute(c)
+        .await
+    })?)
+}
+
+/// The categories of `user_id` among `ids` (to show the category object of conversations).
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn categories_of(
+    conn: &mut DbConn<'_>,
+    user_id: Id,
+    ids: &[Id],
+) -> Result<Vec<CategoryRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(on_conn!(conn, |c| {
+        categories::table
+            .filter(categories::user_id.eq(user_id))
+            .filter(categories::id.eq_any(ids))
+            .select(CategoryRow::as_select())
+            .load(c)
+            .await
+    })?)
+}
+
+/// Totals of `user_id`'s conversations and their messages; `recent` counts conversations
+/// updated at or after `since`.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn stats(
+    conn: &mut DbConn<'_>,
+    user_id: Id,
+    since: NaiveDateTime,
+) -> Result<ConversationStats, StoreError> {
+    let out = on_conn!(conn, |c| {
+        let mine = || conversations::table.filter(conversations::user_id.eq(user_id));
+        let total: i64 = mine().count().get_result(c).await?;
+        let archived: i64 = mine()
+            .filter(conversations::is_archived.eq(true))
+            .count()
+            .get_result(c)
+            .await?;
+        let pinned: i64 = mine()
+            .filter(conversations::is_pinned.eq(true))
+            .count()
+            .get_result(c)
+            .await?;
+        let recent: i64 = mine()
+            .filter(conversations::updated_at.ge(since))
+            .count()
+            .get_result(c)
+            .await?;
+        let msgs = || {
+            messages::table.filter(
+                messages::conversation_id.eq_any(
+                    conversations::table
+                        .filter(conversations::user_id.eq(user_id))
+                        .select(conversations::id),
+                ),
+            )
+        };
+        let messages_n: i64 = msgs().count().get_result(c).await?;
+        let tokens: i64 = msgs()
+            .select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "CAST(COALESCE(SUM(COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)), 0) AS BIGINT)",
+            ))
+            .get_result(c)
+            .await?;
+        Ok::<_, diesel::result::Error>(ConversationStats {
+            total,
+            archived,
+            pinned,
+            recent,
+            messages: messages_n,
+            tokens,
+        })
+    })?;
+    Ok(out)
 }

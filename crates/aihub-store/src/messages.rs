@@ -1,7 +1,7 @@
 //! `messages`: the turns of a conversation.
 
-use crate::schema::messages;
-use crate::{DbConn, StoreError, on_conn};
+use crate::schema::{conversations, messages};
+use crate::{DbConn, Page, PageRequest, StoreError, on_conn};
 use aihub_domain::Id;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -135,6 +135,73 @@ pub async fn finish(
             .set(outcome)
             .returning(MessageRow::as_returning())
             .get_result(c)
+            .await
+    })?)
+}
+
+/// One page of a conversation's messages, oldest first, with the total. Callers check
+/// ownership of the conversation.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn page_for_conversation(
+    conn: &mut DbConn<'_>,
+    conversation_id: Id,
+    page: PageRequest,
+) -> Result<Page<MessageRow>, StoreError> {
+    let (items, total) = on_conn!(conn, |c| {
+        let items = messages::table
+            .filter(messages::conversation_id.eq(conversation_id))
+            .order(messages::id.asc())
+            .offset(page.offset)
+            .limit(page.limit)
+            .select(MessageRow::as_select())
+            .load(c)
+            .await?;
+        let total: i64 = messages::table
+            .filter(messages::conversation_id.eq(conversation_id))
+            .count()
+            .get_result(c)
+            .await?;
+        Ok::<_, diesel::result::Error>((items, total))
+    })?;
+    Ok(Page { items, total })
+}
+
+/// Deletes every message of a conversation; returns how many went. Callers check ownership
+/// and refresh the conversation counters in the same transaction.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn delete_for_conversation(
+    conn: &mut DbConn<'_>,
+    conversation_id: Id,
+) -> Result<usize, StoreError> {
+    Ok(on_conn!(conn, |c| {
+        diesel::delete(messages::table.filter(messages::conversation_id.eq(conversation_id)))
+            .execute(c)
+            .await
+    })?)
+}
+
+/// The newest `limit` messages across `user_id`'s conversations, newest first, each with its
+/// conversation's title.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn recent_for_user(
+    conn: &mut DbConn<'_>,
+    user_id: Id,
+    limit: i64,
+) -> Result<Vec<(MessageRow, String)>, StoreError> {
+    Ok(on_conn!(conn, |c| {
+        messages::table
+            .inner_join(conversations::table)
+            .filter(conversations::user_id.eq(user_id))
+            .order((messages::created_at.desc(), messages::id.desc()))
+            .limit(limit)
+            .select((MessageRow::as_select(), conversations::title))
+            .load(c)
             .await
     })?)
 }

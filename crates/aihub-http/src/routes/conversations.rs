@@ -11,11 +11,13 @@ use aihub_core::App;
 use aihub_core::conversations::{
     ConversationUpdate, NewConversationInput, RequestContext, SendInput,
 };
+use aihub_core::store::categories::CategoryRow;
 use aihub_core::store::conversations::{ConversationFilter, ConversationOrder, ConversationRow};
 use aihub_core::store::messages::MessageRow;
 use aihub_domain::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
@@ -116,10 +118,56 @@ pub struct ConversationResponse {
     pub message_count: i64,
     /// Newest message time.
     pub last_message_at: Option<DateTime<Utc>>,
+    /// Category it is filed under.
+    pub category_id: Option<i64>,
+    /// That category (`null`: uncategorised).
+    pub category: Option<CategoryRef>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// The category shown with a conversation (seed 000).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryRef {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `#RRGGBB`.
+    pub color: Option<String>,
+}
+
+impl ConversationResponse {
+    /// The response for `c`, with its category looked up in `cats`.
+    fn with_categories(c: &ConversationRow, cats: &HashMap<i64, CategoryRow>) -> Self {
+        let mut r = ConversationResponse::from(c);
+        r.category = c
+            .category_id
+            .and_then(|id| cats.get(&id))
+            .map(|k| CategoryRef {
+                id: k.id,
+                name: k.name.clone(),
+                color: k.color.clone(),
+            });
+        r
+    }
+}
+
+/// The caller's categories of `rows`, for [`ConversationResponse::with_categories`].
+async fn categories_for(
+    app: &App,
+    user: &aihub_core::auth::CurrentUser,
+    rows: &[&ConversationRow],
+) -> aihub_core::Result<HashMap<i64, CategoryRow>> {
+    let mut ids: Vec<i64> = rows.iter().filter_map(|c| c.category_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    app.categories_by_id(user, &ids).await
 }
 
 impl From<&ConversationRow> for ConversationResponse {
@@ -138,6 +186,8 @@ impl From<&ConversationRow> for ConversationResponse {
             metadata: serde_json::from_str(&c.metadata).unwrap_or_else(|_| serde_json::json!({})),
             message_count: c.message_count,
             last_message_at: c.last_message_at.map(ts),
+            category_id: c.category_id,
+            category: None,
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
         }
@@ -179,6 +229,8 @@ pub struct CreateConversationRequest {
     /// JSON object, e.g. `{"tags": ["python"], "description": "…"}`.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// One of your categories (404 naming `category_id` otherwise).
+    pub category_id: Option<i64>,
 }
 
 /// Body of `PUT|PATCH /conversations/{id}`; absent fields are left, `null` clears.
@@ -214,6 +266,10 @@ pub struct UpdateConversationRequest {
     /// Metadata object (replaced whole).
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// One of your categories; `null` uncategorises.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub category_id: Option<Option<i64>>,
 }
 
 /// Query of `GET /conversations`.
@@ -234,8 +290,12 @@ pub struct ConversationListQuery {
     pub is_pinned: Option<bool>,
     /// Only this provider.
     pub provider_id: Option<i64>,
-    /// Case-insensitive substring of the title.
+    /// Only this category.
+    pub category_id: Option<i64>,
+    /// Case-insensitive substring of the title (and of message text with `search_messages`).
     pub search: Option<String>,
+    /// Let `search` match message text too (default false).
+    pub search_messages: Option<bool>,
     /// `updated_at`, `-updated_at`, `created_at`, `-created_at`, `title`, `-title`,
     /// `last_message_at`, `-last_message_at`. Default: pinned first, then `-updated_at`.
     pub ordering: Option<String>,
@@ -348,11 +408,16 @@ pub async fn list_conversations(
         is_archived: q.is_archived,
         is_pinned: q.is_pinned,
         provider_id: q.provider_id,
+        category_id: q.category_id,
         search: q.search.filter(|s| !s.trim().is_empty()),
+        search_messages: q.search_messages.unwrap_or(false),
     };
-    let rows = call(&app, move |app| async move {
-        app.list_conversations(&user.0, &filter, order, page_req)
-            .await
+    let (rows, cats) = call(&app, move |app| async move {
+        let rows = app
+            .list_conversations(&user.0, &filter, order, page_req)
+            .await?;
+        let cats = categories_for(&app, &user.0, &rows.items.iter().collect::<Vec<_>>()).await?;
+        Ok((rows, cats))
     })
     .await?;
     Ok(HttpResponse::Ok().json(ListResponse {
@@ -360,7 +425,7 @@ pub async fn list_conversations(
         items: rows
             .items
             .iter()
-            .map(ConversationResponse::from)
+            .map(|c| ConversationResponse::with_categories(c, &cats))
             .collect::<Vec<_>>(),
     }))
 }
@@ -375,27 +440,31 @@ pub async fn create_conversation(
     body: ValidJson<CreateConversationRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    let d = call(&app, move |app| async move {
-        app.create_conversation(
-            &user.0,
-            NewConversationInput {
-                title: b.title,
-                provider_id: b.provider_id,
-                model: b.model,
-                system_prompt: b.system_prompt,
-                initial_message: b.initial_message,
-                max_tokens: b.max_tokens,
-                temperature: b.temperature,
-                is_pinned: b.is_pinned,
-                is_archived: b.is_archived,
-                metadata: b.metadata,
-            },
-        )
-        .await
+    let (d, cats) = call(&app, move |app| async move {
+        let d = app
+            .create_conversation(
+                &user.0,
+                NewConversationInput {
+                    title: b.title,
+                    provider_id: b.provider_id,
+                    model: b.model,
+                    system_prompt: b.system_prompt,
+                    initial_message: b.initial_message,
+                    max_tokens: b.max_tokens,
+                    temperature: b.temperature,
+                    is_pinned: b.is_pinned,
+                    is_archived: b.is_archived,
+                    metadata: b.metadata,
+                    category_id: b.category_id,
+                },
+            )
+            .await?;
+        let cats = categories_for(&app, &user.0, &[&d.conversation]).await?;
+        Ok((d, cats))
     })
     .await?;
     Ok(HttpResponse::Created().json(ConversationDetailResponse {
-        conversation: ConversationResponse::from(&d.conversation),
+        conversation: ConversationResponse::with_categories(&d.conversation, &cats),
         messages: d.messages.iter().map(MessageResponse::from).collect(),
     }))
 }
@@ -409,12 +478,14 @@ pub async fn get_conversation(
     user: AuthUser,
     id: PathId,
 ) -> ApiResult<HttpResponse> {
-    let d = call(&app, move |app| async move {
-        app.get_conversation(&user.0, id.0).await
+    let (d, cats) = call(&app, move |app| async move {
+        let d = app.get_conversation(&user.0, id.0).await?;
+        let cats = categories_for(&app, &user.0, &[&d.conversation]).await?;
+        Ok((d, cats))
     })
     .await?;
     Ok(HttpResponse::Ok().json(ConversationDetailResponse {
-        conversation: ConversationResponse::from(&d.conversation),
+        conversation: ConversationResponse::with_categories(&d.conversation, &cats),
         messages: d.messages.iter().map(MessageResponse::from).collect(),
     }))
 }
@@ -425,26 +496,30 @@ async fn do_update(
     id: i64,
     b: UpdateConversationRequest,
 ) -> ApiResult<HttpResponse> {
-    let row = call(app, move |app| async move {
-        app.update_conversation(
-            &user.0,
-            id,
-            ConversationUpdate {
-                title: b.title,
-                provider_id: b.provider_id,
-                model: b.model,
-                system_prompt: b.system_prompt,
-                max_tokens: b.max_tokens,
-                temperature: b.temperature,
-                is_pinned: b.is_pinned,
-                is_archived: b.is_archived,
-                metadata: b.metadata,
-            },
-        )
-        .await
+    let (row, cats) = call(app, move |app| async move {
+        let row = app
+            .update_conversation(
+                &user.0,
+                id,
+                ConversationUpdate {
+                    title: b.title,
+                    provider_id: b.provider_id,
+                    model: b.model,
+                    system_prompt: b.system_prompt,
+                    max_tokens: b.max_tokens,
+                    temperature: b.temperature,
+                    is_pinned: b.is_pinned,
+                    is_archived: b.is_archived,
+                    metadata: b.metadata,
+                    category_id: b.category_id,
+                },
+            )
+            .await?;
+        let cats = categories_for(&app, &user.0, &[&row]).await?;
+        Ok((row, cats))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ConversationResponse::from(&row)))
+    Ok(HttpResponse::Ok().json(ConversationResponse::with_categories(&row, &cats)))
 }
 
 /// Partially updates a conversation.
@@ -590,5 +665,268 @@ pub async fn stop_stream(
         },
         stopped: out.stopped,
         message: out.message.as_ref().map(MessageResponse::from),
+    }))
+}
+
+/// Body of `POST /conversations/bulk-delete`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDeleteRequest {
+    /// 1–1000 conversation ids; those not yours are ignored.
+    pub ids: Vec<i64>,
+}
+
+/// Body of `POST /conversations/bulk-archive`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkArchiveRequest {
+    /// 1–1000 conversation ids; those not yours are ignored.
+    pub ids: Vec<i64>,
+    /// Archive (`true`) or unarchive (`false`).
+    pub archived: bool,
+}
+
+/// Answer of `POST /conversations/bulk-delete`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkDeleteResponse {
+    /// Conversations deleted (only yours count).
+    pub deleted: usize,
+}
+
+/// Answer of `POST /conversations/bulk-archive`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkArchiveResponse {
+    /// Conversations updated (only yours count).
+    pub updated: usize,
+}
+
+/// Body of `POST /conversations/{id}/messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMessageRequest {
+    /// `user`, `assistant` or `system`.
+    pub role: String,
+    /// Text, not empty.
+    pub content: String,
+}
+
+/// Query of `GET /conversations/{id}/messages`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MessageListQuery {
+    /// 1-based page (default 1).
+    pub page: Option<u32>,
+    /// Rows per page (default 20, max 100).
+    pub page_size: Option<u32>,
+    /// Rows to skip (seed style).
+    pub skip: Option<u32>,
+    /// Rows to return (seed style).
+    pub limit: Option<u32>,
+}
+
+/// Answer of `POST /conversations/{id}/clear`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClearResponse {
+    /// Always `history_cleared`.
+    pub status: &'static str,
+    /// Messages deleted.
+    pub deleted: usize,
+}
+
+/// Answer of `GET /conversations/stats` (seed 001), scoped to the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationStatsResponse {
+    /// Every conversation.
+    pub total_conversations: i64,
+    /// Not archived.
+    pub active_conversations: i64,
+    /// Archived.
+    pub archived_conversations: i64,
+    /// Pinned.
+    pub pinned_conversations: i64,
+    /// Messages across all conversations.
+    pub total_messages: i64,
+    /// Prompt plus completion tokens of those messages.
+    pub total_tokens: i64,
+    /// `total_messages / total_conversations` (0 without conversations).
+    pub average_messages_per_conversation: f64,
+    /// Conversations updated in the last 7 days.
+    pub recent_activity: i64,
+}
+
+/// Query of `GET /messages/recent`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecentQuery {
+    /// How many (default 20, max 100).
+    pub limit: Option<i64>,
+}
+
+/// A recent message with its conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecentMessageResponse {
+    /// The message (its `conversation_id` included).
+    #[serde(flatten)]
+    pub message: MessageResponse,
+    /// Its conversation's title.
+    pub conversation_title: String,
+}
+
+/// Answer of `GET /messages/recent`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecentMessagesResponse {
+    /// Newest first.
+    pub items: Vec<RecentMessageResponse>,
+}
+
+/// Deletes several of your conversations at once; foreign and missing ids are not counted.
+#[utoipa::path(tag = "conversations", operation_id = "bulk_delete_conversations", security(("bearer" = []), ("oauth2" = [])), request_body = BulkDeleteRequest,
+    responses((status = 200, body = BulkDeleteResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[post("/conversations/bulk-delete")]
+pub async fn bulk_delete(
+    app: web::Data<App>,
+    user: AuthUser,
+    body: ValidJson<BulkDeleteRequest>,
+) -> ApiResult<HttpResponse> {
+    let deleted = call(&app, move |app| async move {
+        app.bulk_delete_conversations(&user.0, &body.0.ids).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(BulkDeleteResponse { deleted }))
+}
+
+/// Archives or unarchives several of your conversations; foreign and missing ids are not
+/// counted.
+#[utoipa::path(tag = "conversations", operation_id = "bulk_archive_conversations", security(("bearer" = []), ("oauth2" = [])), request_body = BulkArchiveRequest,
+    responses((status = 200, body = BulkArchiveResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[post("/conversations/bulk-archive")]
+pub async fn bulk_archive(
+    app: web::Data<App>,
+    user: AuthUser,
+    body: ValidJson<BulkArchiveRequest>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let updated = call(&app, move |app| async move {
+        app.bulk_archive_conversations(&user.0, &b.ids, b.archived)
+            .await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(BulkArchiveResponse { updated }))
+}
+
+/// Totals of your conversations and messages (seed 001 stats).
+#[utoipa::path(tag = "conversations", operation_id = "conversation_stats", security(("bearer" = []), ("oauth2" = [])),
+    responses((status = 200, body = ConversationStatsResponse), (status = 401, body = ErrorResponse)))]
+#[get("/conversations/stats")]
+pub async fn conversation_stats(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let v = call(&app, move |app| async move {
+        app.conversation_stats(&user.0).await
+    })
+    .await?;
+    let s = v.stats;
+    Ok(HttpResponse::Ok().json(ConversationStatsResponse {
+        total_conversations: s.total,
+        active_conversations: s.total - s.archived,
+        archived_conversations: s.archived,
+        pinned_conversations: s.pinned,
+        total_messages: s.messages,
+        total_tokens: s.tokens,
+        average_messages_per_conversation: v.average_messages_per_conversation,
+        recent_activity: s.recent,
+    }))
+}
+
+/// The messages of a conversation, oldest first, paginated.
+#[utoipa::path(tag = "conversations", operation_id = "list_conversation_messages", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id"), MessageListQuery),
+    responses((status = 200, body = ListResponse<MessageResponse>), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[get("/conversations/{id}/messages")]
+pub async fn list_messages(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    q: ValidQuery<MessageListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = q.0;
+    let (page_req, page, size) = PageParams {
+        page: q.page,
+        page_size: q.page_size,
+        skip: q.skip,
+        limit: q.limit,
+    }
+    .resolve()?;
+    let rows = call(&app, move |app| async move {
+        app.list_messages(&user.0, id.0, page_req).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ListResponse {
+        pagination: pagination(page, size, rows.total),
+        items: rows
+            .items
+            .iter()
+            .map(MessageResponse::from)
+            .collect::<Vec<_>>(),
+    }))
+}
+
+/// Adds a message with a role to a conversation without generating a reply.
+#[utoipa::path(tag = "conversations", operation_id = "add_conversation_message", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = AddMessageRequest,
+    responses((status = 201, body = MessageResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[post("/conversations/{id}/messages")]
+pub async fn add_message(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+    body: ValidJson<AddMessageRequest>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    let m = call(&app, move |app| async move {
+        app.add_message(&user.0, id.0, &b.role, &b.content).await
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(MessageResponse::from(&m)))
+}
+
+/// Deletes the messages of a conversation; the conversation and its system prompt stay.
+/// 409 while a reply is streaming in it.
+#[utoipa::path(tag = "conversations", operation_id = "clear_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
+    responses((status = 200, body = ClearResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+#[post("/conversations/{id}/clear")]
+pub async fn clear_conversation(
+    app: web::Data<App>,
+    user: AuthUser,
+    id: PathId,
+) -> ApiResult<HttpResponse> {
+    let deleted = call(&app, move |app| async move {
+        app.clear_history(&user.0, id.0).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ClearResponse {
+        status: "history_cleared",
+        deleted,
+    }))
+}
+
+/// Your newest messages across conversations, newest first.
+#[utoipa::path(tag = "conversations", operation_id = "recent_messages", security(("bearer" = []), ("oauth2" = [])), params(RecentQuery),
+    responses((status = 200, body = RecentMessagesResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[get("/messages/recent")]
+pub async fn recent_messages(
+    app: web::Data<App>,
+    user: AuthUser,
+    q: ValidQuery<RecentQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = q.0.limit.unwrap_or(20);
+    let rows = call(&app, move |app| async move {
+        app.recent_messages(&user.0, limit).await
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(RecentMessagesResponse {
+        items: rows
+            .iter()
+            .map(|r| RecentMessageResponse {
+                message: MessageResponse::from(&r.message),
+                conversation_title: r.conversation_title.clone(),
+            })
+            .collect(),
     }))
 }
