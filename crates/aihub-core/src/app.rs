@@ -34,6 +34,7 @@ pub(crate) struct Inner {
     pub(crate) providers: ProviderClients,
     pub(crate) gateway: crate::gateway::GatewayState,
     pub(crate) api_keys: crate::keys::ApiKeys,
+    pub(crate) completion_cache: crate::completions::CompletionCache,
     pub(crate) login_throttle: LoginThrottle,
     pub(crate) dummy_hash: String,
     /// The multi-threaded runtime that owns background work (generations, the usage writer),
@@ -82,6 +83,10 @@ impl App {
                 providers: ProviderClients::default(),
                 gateway: crate::gateway::GatewayState::new(&config.routing),
                 api_keys: crate::keys::ApiKeys::start(db.clone()),
+                completion_cache: crate::completions::CompletionCache::new(
+                    config.completion_cache_ttl,
+                    config.completion_cache_max_bytes,
+                ),
                 login_throttle: LoginThrottle::default(),
                 dummy_hash,
                 runtime: tokio::runtime::Handle::current(),

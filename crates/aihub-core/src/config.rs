@@ -43,6 +43,10 @@ pub struct CoreConfig {
     pub shutdown_grace: Duration,
     /// Gateway routing: retries, timeouts, cooldown.
     pub routing: RoutingConfig,
+    /// How long an exact-cache entry of `POST /completions` lives (default 10 minutes).
+    pub completion_cache_ttl: Duration,
+    /// Bound of the completion cache, in bytes of cached text (default 64 MiB).
+    pub completion_cache_max_bytes: u64,
 }
 
 /// How the gateway retries, times out and cools down providers (issue 3 section 4). Provider
@@ -103,6 +107,8 @@ impl CoreConfig {
             usage_channel_capacity: 16_384,
             shutdown_grace: Duration::from_secs(25),
             routing: RoutingConfig::default(),
+            completion_cache_ttl: Duration::from_secs(10 * 60),
+            completion_cache_max_bytes: 64 * 1024 * 1024,
         }
     }
 }

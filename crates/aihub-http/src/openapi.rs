@@ -72,6 +72,7 @@ impl Modify for SecuritySchemes {
         (name = "conversations", description = "Threads, messages, replies (whole or streamed)"),
         (name = "categories", description = "Labels for conversations and prompts"),
         (name = "prompts", description = "Prompt templates with {name} placeholders, and rendering them"),
+        (name = "completions", description = "One-shot prompts with an exact response cache"),
         (name = "system", description = "Health and readiness")
     ),
     components(schemas(crate::error::ErrorResponse))

@@ -63,6 +63,11 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(providers::test_provider)
                 .service(conversations::list_conversations)
                 .service(conversations::create_conversation)
+                // Literal paths before `{id}`: routes match in registration order.
+                .service(conversations::bulk_delete)
+                .service(conversations::bulk_archive)
+                .service(conversations::conversation_stats)
+                .service(conversations::recent_messages)
                 .service(conversations::get_conversation)
                 .service(conversations::patch_conversation)
                 .service(conversations::put_conversation)
@@ -70,6 +75,9 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(conversations::send_message)
                 .service(conversations::stream_reply)
                 .service(conversations::stop_stream)
+                .service(conversations::list_messages)
+                .service(conversations::add_message)
+                .service(conversations::clear_conversation)
                 .service(keys::list_api_keys)
                 .service(keys::create_api_key)
                 .service(keys::get_api_key)
@@ -99,7 +107,8 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(crate::routes::prompts::put_prompt)
                 .service(crate::routes::prompts::patch_prompt)
                 .service(crate::routes::prompts::delete_prompt)
-                .service(crate::routes::prompts::render_prompt),
+                .service(crate::routes::prompts::render_prompt)
+                .service(crate::routes::completions::create_completion),
         )
         // The OpenAI-compatible API for applications, authenticated by developer API keys.
         .service(

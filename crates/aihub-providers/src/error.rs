@@ -1,7 +1,7 @@
 //! Errors of provider adapters: a mapped code and a safe message, never an upstream body or a
 //! credential.
 
-use aihub_domain::{ErrorCode, ProviderKind};
+use aihub_domain::ErrorCode;
 use std::time::Duration;
 
 /// A failed upstream call, mapped to the wire vocabulary.
@@ -32,14 +32,6 @@ impl ProviderError {
     /// The wire error code.
     pub fn code(&self) -> ErrorCode {
         self.code
-    }
-
-    /// The kind is not implemented by this build.
-    pub fn unsupported(kind: ProviderKind) -> Self {
-        ProviderError::new(
-            ErrorCode::UpstreamUnavailable,
-            format!("provider kind `{}` is not supported yet", kind.as_str()),
-        )
     }
 
     /// Whether a retry (before the first byte reached the client) may succeed.

@@ -84,7 +84,8 @@ pub struct ProviderSettings {
 /// Builds the client for `settings`.
 ///
 /// # Errors
-/// [`ProviderError`] with `upstream_unavailable` for a kind this build cannot serve yet, or
+/// [`ProviderError`] with `validation_error` for settings the adapter cannot use (e.g. an
+/// `openai_compatible` provider without `base_url`, an invalid header), or
 /// `unsafe_base_url` for a base URL that fails the SSRF policy.
 pub fn build_provider(settings: ProviderSettings) -> Result<Arc<dyn ChatProvider>, ProviderError> {
     match settings.kind {

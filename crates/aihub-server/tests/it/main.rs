@@ -8,6 +8,8 @@ mod auth;
 mod binary;
 mod catalog;
 mod categories;
+mod completions;
+mod conversation_ops;
 mod conversations;
 mod http;
 mod keys;
