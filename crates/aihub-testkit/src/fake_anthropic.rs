@@ -24,13 +24,14 @@
 //! let failing = FakeAnthropic::start(AnthropicBehavior::error(AnthropicMode::Overloaded));
 //! ```
 
+use crate::fake_server::lock;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The `id` of every message the fake returns.
@@ -162,17 +163,7 @@ impl AnthropicBehavior {
 #[derive(Debug, Default)]
 struct Shared {
     behavior: Mutex<AnthropicBehavior>,
-    requests: AtomicUsize,
-    last_body: Mutex<Option<Value>>,
-    last_headers: Mutex<Vec<(String, String)>>,
-    last_uri: Mutex<Option<String>>,
-    streams_completed: AtomicUsize,
-    client_disconnected: AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not hide what the fake recorded.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    rec: crate::fake_server::Recorder,
 }
 
 /// A running fake Anthropic server. Stops when dropped.
@@ -218,63 +209,43 @@ impl FakeAnthropic {
 
     /// Requests received on any route, including refused ones.
     pub fn request_count(&self) -> usize {
-        self.shared.requests.load(Ordering::SeqCst)
+        self.shared.rec.request_count()
     }
 
     /// The JSON body of the last request, if it had one.
     pub fn last_request_body(&self) -> Option<Value> {
-        lock(&self.shared.last_body).clone()
+        self.shared.rec.last_body()
     }
 
     /// The path and query of the last request, e.g. `/v1/models?limit=1000`.
     pub fn last_uri(&self) -> Option<String> {
-        lock(&self.shared.last_uri).clone()
+        self.shared.rec.last_uri()
     }
 
     /// A header of the last request, by case-insensitive name.
     pub fn last_header(&self, name: &str) -> Option<String> {
-        let name = name.to_ascii_lowercase();
-        lock(&self.shared.last_headers)
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
+        self.shared.rec.last_header(name)
     }
 
     /// Streams sent in full (through their last event, whatever the mode).
     pub fn streams_completed(&self) -> usize {
-        self.shared.streams_completed.load(Ordering::SeqCst)
+        self.shared.rec.streams_completed()
     }
 
     /// Whether a client went away before a stream was sent in full.
     pub fn client_disconnected(&self) -> bool {
-        self.shared.client_disconnected.load(Ordering::SeqCst)
+        self.shared.rec.client_disconnected()
     }
 
     /// Waits up to `timeout` for [`Self::client_disconnected`]; returns its final value.
     pub async fn wait_for_disconnect(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !self.client_disconnected() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        self.client_disconnected()
+        self.shared.rec.wait_for_disconnect(timeout).await
     }
 }
 
 /// Records the request and returns the behavior to answer it with.
 fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> AnthropicBehavior {
-    shared.requests.fetch_add(1, Ordering::SeqCst);
-    *lock(&shared.last_body) = serde_json::from_slice(body).ok();
-    *lock(&shared.last_uri) = Some(req.uri().to_string());
-    *lock(&shared.last_headers) = req
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    shared.rec.record(req, body);
     lock(&shared.behavior).clone()
 }
 
@@ -595,9 +566,13 @@ struct StreamGuard {
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         if self.completed {
-            self.shared.streams_completed.fetch_add(1, Ordering::SeqCst);
+            self.shared
+                .rec
+                .streams_completed
+                .fetch_add(1, Ordering::SeqCst);
         } else {
             self.shared
+                .rec
                 .client_disconnected
                 .store(true, Ordering::SeqCst);
         }

@@ -25,12 +25,13 @@
 //! let failing = FakeGemini::start(GeminiBehavior::mode(GeminiMode::Unavailable));
 //! ```
 
+use crate::fake_server::lock;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The API key the fake accepts unless the behavior names another.
@@ -172,19 +173,9 @@ impl GeminiBehavior {
 #[derive(Debug, Default)]
 struct Shared {
     behavior: Mutex<GeminiBehavior>,
-    requests: AtomicUsize,
-    last_body: Mutex<Option<Value>>,
-    last_headers: Mutex<Vec<(String, String)>>,
-    last_path: Mutex<Option<String>>,
     last_query: Mutex<Option<String>>,
     log: Mutex<Vec<String>>,
-    streams_completed: AtomicUsize,
-    client_disconnected: AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not hide what the fake recorded.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    rec: crate::fake_server::Recorder,
 }
 
 /// A running fake Gemini server. Stops when dropped.
@@ -230,26 +221,22 @@ impl FakeGemini {
 
     /// Requests received on any route, including refused ones.
     pub fn request_count(&self) -> usize {
-        self.shared.requests.load(Ordering::SeqCst)
+        self.shared.rec.request_count()
     }
 
     /// The JSON body of the last request, if it had one.
     pub fn last_request_body(&self) -> Option<Value> {
-        lock(&self.shared.last_body).clone()
+        self.shared.rec.last_body()
     }
 
     /// A header of the last request, by case-insensitive name.
     pub fn last_header(&self, name: &str) -> Option<String> {
-        let name = name.to_ascii_lowercase();
-        lock(&self.shared.last_headers)
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
+        self.shared.rec.last_header(name)
     }
 
     /// The path of the last request, e.g. `/v1beta/models/gemini-1.5-flash:generateContent`.
     pub fn last_path(&self) -> Option<String> {
-        lock(&self.shared.last_path).clone()
+        self.shared.rec.last_path()
     }
 
     /// The raw query string of the last request (`alt=sse`, `pageSize=…`), `None` when it had
@@ -265,40 +252,24 @@ impl FakeGemini {
 
     /// Streams sent in full, through the event with the `finishReason`.
     pub fn streams_completed(&self) -> usize {
-        self.shared.streams_completed.load(Ordering::SeqCst)
+        self.shared.rec.streams_completed()
     }
 
     /// Whether a client went away before a stream was sent in full.
     pub fn client_disconnected(&self) -> bool {
-        self.shared.client_disconnected.load(Ordering::SeqCst)
+        self.shared.rec.client_disconnected()
     }
 
     /// Waits up to `timeout` for [`Self::client_disconnected`]; returns its final value.
     pub async fn wait_for_disconnect(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !self.client_disconnected() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        self.client_disconnected()
+        self.shared.rec.wait_for_disconnect(timeout).await
     }
 }
 
 /// Records the request and returns the behavior to answer it with.
 fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> GeminiBehavior {
-    shared.requests.fetch_add(1, Ordering::SeqCst);
-    *lock(&shared.last_body) = serde_json::from_slice(body).ok();
-    *lock(&shared.last_headers) = req
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    shared.rec.record(req, body);
     let query = req.query_string();
-    *lock(&shared.last_path) = Some(req.path().to_owned());
     *lock(&shared.last_query) = (!query.is_empty()).then(|| query.to_owned());
     let line = if query.is_empty() {
         format!("{} {}", req.method(), req.path())
@@ -656,9 +627,13 @@ struct StreamGuard {
 impl Drop for StreamGuard {
     fn drop(&mut self) {
         if self.completed {
-            self.shared.streams_completed.fetch_add(1, Ordering::SeqCst);
+            self.shared
+                .rec
+                .streams_completed
+                .fetch_add(1, Ordering::SeqCst);
         } else {
             self.shared
+                .rec
                 .client_disconnected
                 .store(true, Ordering::SeqCst);
         }
