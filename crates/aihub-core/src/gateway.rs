@@ -81,13 +81,6 @@ pub struct Served {
     pub attempts: u32,
 }
 
-impl Served {
-    /// The public model name, `"<slug>/<model>"`.
-    pub fn public_model(&self) -> String {
-        format!("{}/{}", self.provider_slug, self.model)
-    }
-}
-
 /// One item of a gateway stream.
 #[derive(Debug, Clone)]
 pub enum StreamItem {

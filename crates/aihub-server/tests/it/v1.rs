@@ -3,7 +3,7 @@
 //! fallbacks, first-byte and idle timeouts, cooldown — with the fake upstream counting every
 //! attempt.
 
-use crate::conversations::{admin_with_provider, org_provider};
+use crate::conversations::admin_with_provider;
 use crate::streaming::SseReader;
 use aihub_testkit::fake_openai::{FakeBehavior, FakeMode, FakeOpenAi};
 use aihub_testkit::{TestApp, TestUser, both_backends};
@@ -604,7 +604,6 @@ async fn granted_org_provider_is_reachable_by_kind(app: TestApp) {
     assert_eq!(s, 200, "{body}");
     let rows = exactly(&app, bob.id, 1).await;
     assert_eq!(rows[0].provider_id, Some(pid));
-    let _ = org_provider;
 }
 
 both_backends!(
