@@ -113,17 +113,6 @@ impl CoreConfig {
     }
 }
 
-/// The tracing filter to install for a user-given one: `async_openai` is silenced unless the
-/// filter names it, because it logs upstream error bodies, which may quote a provider key
-/// (QUALITY.md S4).
-pub fn log_filter(configured: &str) -> String {
-    if configured.contains("async_openai") {
-        configured.to_owned()
-    } else {
-        format!("{configured},async_openai=off")
-    }
-}
-
 /// The deployment secret: the configured one (refused when shorter than 32 bytes), else the
 /// one kept in `<data_dir>/secret.key`, else a new random one written there (mode 0600).
 ///

@@ -143,10 +143,9 @@ async fn main() -> Result<()> {
     }
 }
 
-/// Installs the log subscriber with [`aihub_core::config::log_filter`] applied.
+/// Installs the log subscriber with the configured filter (`info` when it does not parse).
 fn init_tracing(filter: &str) {
-    let filter = aihub_core::config::log_filter(filter);
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

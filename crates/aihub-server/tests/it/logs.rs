@@ -28,7 +28,7 @@ fn capture() -> Captured {
     LOGS.get_or_init(|| {
         let logs = Captured::default();
         let writer = logs.clone();
-        let filter = tracing_subscriber::EnvFilter::new(aihub_core::config::log_filter("info"));
+        let filter = tracing_subscriber::EnvFilter::new("info");
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_writer(move || writer.clone())
