@@ -7,6 +7,7 @@ mod app;
 pub mod auth;
 pub mod catalog;
 pub mod categories;
+pub mod chat;
 pub mod completions;
 pub mod config;
 pub mod conversation_ops;

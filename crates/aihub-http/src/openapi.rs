@@ -73,6 +73,7 @@ impl Modify for SecuritySchemes {
         (name = "categories", description = "Labels for conversations and prompts"),
         (name = "prompts", description = "Prompt templates with {name} placeholders, and rendering them"),
         (name = "completions", description = "One-shot prompts with an exact response cache"),
+        (name = "chat", description = "Stateless direct chat with seed 002's typed stream"),
         (name = "system", description = "Health and readiness")
     ),
     components(schemas(crate::error::ErrorResponse))

@@ -108,7 +108,8 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(crate::routes::prompts::patch_prompt)
                 .service(crate::routes::prompts::delete_prompt)
                 .service(crate::routes::prompts::render_prompt)
-                .service(crate::routes::completions::create_completion),
+                .service(crate::routes::completions::create_completion)
+                .service(crate::routes::chat::create_chat),
         )
         // The OpenAI-compatible API for applications, authenticated by developer API keys.
         .service(

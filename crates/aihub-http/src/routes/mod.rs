@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod categories;
+pub mod chat;
 pub mod completions;
 pub mod conversations;
 pub mod health;

@@ -8,6 +8,7 @@ mod auth;
 mod binary;
 mod catalog;
 mod categories;
+mod chat;
 mod completions;
 mod conversation_ops;
 mod conversations;

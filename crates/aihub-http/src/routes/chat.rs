@@ -1,0 +1,252 @@
+//! `POST /api/v1/chat`: a stateless chat (seed 002's `/chat`), answered whole or, with
+//! `stream: true`, as server-sent events `data: {json}\n\n` typed `session`, `content`,
+//! `usage`, `done` (or `error` after the stream began).
+
+use crate::dto::ts;
+use crate::error::{ApiResult, ErrorResponse};
+use crate::extract::{AuthUser, ValidJson, call};
+use crate::middleware::RequestId;
+use crate::routes::completions::{CompletionProviderResponse, CompletionUsageResponse};
+use actix_web::http::header;
+use actix_web::{HttpResponse, post, web};
+use aihub_core::chat::{ChatEvent, ChatImage, ChatTurn, DirectChat, DirectChatInput};
+use aihub_core::completions::CompletionProvider;
+use aihub_core::conversations::RequestContext;
+use aihub_core::{App, Error};
+use aihub_domain::{FinishReason, Money, Usage};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+/// One turn of `messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatTurnRequest {
+    /// `system`, `user` or `assistant`.
+    pub role: String,
+    /// The text, 1–1,000,000 characters.
+    pub content: String,
+}
+
+/// An inline image.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatImageRequest {
+    /// Standard base64 of the image bytes (at most 20 MiB decoded).
+    pub data: String,
+    /// `image/png`, `image/jpeg`, `image/webp` or `image/gif`.
+    pub media_type: String,
+}
+
+/// Extra context of a chat.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatContextRequest {
+    /// Prepended as a system message (at most 100,000 characters).
+    pub system_prompt: Option<String>,
+}
+
+/// Body of `POST /chat`. Exactly one of `message` and `messages` is required.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequestBody {
+    /// A single user message (1–1,000,000 characters).
+    pub message: Option<String>,
+    /// The whole dialogue (at most 1,000 turns, with at least one `user` turn).
+    pub messages: Option<Vec<ChatTurnRequest>>,
+    /// `"<provider slug or kind>/<model>"`; required without `provider_id`.
+    pub model: Option<String>,
+    /// The provider to use; wins over a model prefix.
+    pub provider_id: Option<i64>,
+    /// Cap on completion tokens, 1–1,000,000 (default: preference, then provider config).
+    pub max_tokens: Option<i64>,
+    /// Sampling temperature, 0–2 (default: preference, then provider config).
+    pub temperature: Option<f64>,
+    /// `true`: answer as server-sent events.
+    #[serde(default)]
+    pub stream: bool,
+    /// Up to 10 images, attached to the last user message.
+    #[serde(default)]
+    pub images: Vec<ChatImageRequest>,
+    /// Extra context.
+    pub context: Option<ChatContextRequest>,
+    /// Attaching to a conversation is not supported yet (422).
+    #[schema(value_type = Option<Object>)]
+    pub conversation_id: Option<serde_json::Value>,
+    /// Attaching to a conversation is not supported yet (422).
+    #[schema(value_type = Option<Object>)]
+    pub session_id: Option<serde_json::Value>,
+}
+
+/// Result of `POST /chat` without `stream`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatResponseBody {
+    /// Response id (`chat-…`).
+    pub id: String,
+    /// The reply text.
+    pub text: String,
+    /// The vendor's model id.
+    pub model: String,
+    /// The provider that answered.
+    pub provider: CompletionProviderResponse,
+    /// Token counts and cost.
+    pub usage: CompletionUsageResponse,
+    /// Why the model stopped.
+    pub finish_reason: FinishReason,
+    /// Wall time of this call, in milliseconds.
+    pub response_time_ms: i64,
+    /// When the reply was produced.
+    pub created_at: DateTime<Utc>,
+}
+
+fn provider_response(p: CompletionProvider) -> CompletionProviderResponse {
+    CompletionProviderResponse {
+        id: p.id,
+        slug: p.slug,
+        kind: p.kind,
+    }
+}
+
+fn usage_response(u: Usage, cost: Money, currency: String) -> CompletionUsageResponse {
+    CompletionUsageResponse {
+        prompt_tokens: u.prompt_tokens,
+        completion_tokens: u.completion_tokens,
+        total_tokens: u.total_tokens(),
+        estimated: u.estimated,
+        cost: cost.to_string(),
+        currency,
+    }
+}
+
+impl From<DirectChat> for ChatResponseBody {
+    fn from(c: DirectChat) -> Self {
+        ChatResponseBody {
+            id: c.id,
+            text: c.text,
+            model: c.model,
+            provider: provider_response(c.provider),
+            usage: usage_response(c.usage, c.cost, c.currency),
+            finish_reason: c.finish_reason,
+            response_time_ms: c.response_time_ms,
+            created_at: ts(c.created_at),
+        }
+    }
+}
+
+/// The JSON of one stream event.
+pub fn chat_event_json(e: ChatEvent) -> serde_json::Value {
+    match e {
+        ChatEvent::Session {
+            id,
+            model,
+            provider,
+        } => {
+            json!({"type": "session", "id": id, "model": model, "provider": provider_response(provider)})
+        }
+        ChatEvent::Content { content } => json!({"type": "content", "content": content}),
+        ChatEvent::Usage {
+            usage,
+            cost,
+            currency,
+        } => {
+            let mut v = json!(usage_response(usage, cost, currency));
+            v["type"] = json!("usage");
+            v
+        }
+        ChatEvent::Done {
+            finish_reason,
+            response_time_ms,
+        } => json!({
+            "type": "done",
+            "finish_reason": finish_reason,
+            "response_time_ms": response_time_ms,
+        }),
+        ChatEvent::Error { code, message } => {
+            let (_, kind) = crate::error::status_and_type(code);
+            json!({"type": "error", "error": {"type": kind, "code": code, "message": message}})
+        }
+    }
+}
+
+/// Sends a chat and returns the reply, or with `stream: true` streams it as server-sent
+/// events: `session` (id, model, provider) first, `content` deltas, `usage`, then `done`
+/// (`finish_reason`, `response_time_ms`); a failure after the stream began sends `error` and
+/// ends. Stateless: `conversation_id` / `session_id` are rejected (not supported yet). Usage is
+/// recorded exactly once per call, including a stream the client abandons (`stopped`).
+#[utoipa::path(tag = "chat", operation_id = "create_chat", security(("bearer" = []), ("oauth2" = [])), request_body = ChatRequestBody,
+    responses((status = 200, body = ChatResponseBody, description = "The reply; `text/event-stream` with `stream: true`"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 503, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
+#[post("/chat")]
+pub async fn create_chat(
+    app: web::Data<App>,
+    user: AuthUser,
+    rid: RequestId,
+    body: ValidJson<ChatRequestBody>,
+) -> ApiResult<HttpResponse> {
+    let b = body.0;
+    for (field, given) in [
+        ("conversation_id", b.conversation_id.is_some()),
+        ("session_id", b.session_id.is_some()),
+    ] {
+        if given {
+            return Err(Error::validation(
+                field,
+                format!("{field} is not supported yet: /chat is stateless"),
+            )
+            .into());
+        }
+    }
+    let ctx = RequestContext {
+        request_id: rid.unique,
+        api_key_id: None,
+    };
+    let input = DirectChatInput {
+        message: b.message,
+        messages: b.messages.map(|list| {
+            list.into_iter()
+                .map(|t| ChatTurn {
+                    role: t.role,
+                    content: t.content,
+                })
+                .collect()
+        }),
+        model: b.model,
+        provider_id: b.provider_id,
+        max_tokens: b.max_tokens,
+        temperature: b.temperature,
+        images: b
+            .images
+            .into_iter()
+            .map(|i| ChatImage {
+                data: i.data,
+                media_type: i.media_type,
+            })
+            .collect(),
+        system_prompt: b.context.and_then(|c| c.system_prompt),
+    };
+    let user_id = user.0.id;
+    if !b.stream {
+        let done = call(&app, move |app| async move {
+            app.direct_chat(user_id, input, &ctx).await
+        })
+        .await?;
+        return Ok(HttpResponse::Ok().json(ChatResponseBody::from(done)));
+    }
+    let started = call(&app, move |app| async move {
+        app.direct_chat_stream(user_id, input, ctx).await
+    })
+    .await?;
+    let body = futures_util::stream::unfold(started.events, |mut rx| async move {
+        rx.recv().await.map(|e| {
+            let frame = Bytes::from(format!("data: {}\n\n", chat_event_json(e)));
+            (Ok::<_, actix_web::Error>(frame), rx)
+        })
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}
