@@ -10,8 +10,8 @@ use crate::streams::{StreamEvent, StreamFinish};
 use crate::usage::{Billed, Generation};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{
-    ChatMessage, ChatRequest, ChatRole, ErrorCode, FinishReason, Id, MessageStatus, UsageStatus,
-    time,
+    ChatMessage, ChatRequest, ChatRole, ErrorCode, FinishReason, Id, MessageStatus, ProviderKind,
+    UsageStatus, time,
 };
 use aihub_providers::ChatStream;
 use aihub_store::conversations::{
@@ -199,10 +199,16 @@ fn build_messages(
 }
 
 impl App {
-    async fn check_provider_access(&self, user: &CurrentUser, provider_id: Id) -> Result<()> {
+    /// Checks `provider_id` is usable by `user`; returns its kind (`None` for a stored kind
+    /// this build does not know).
+    async fn check_provider_access(
+        &self,
+        user: &CurrentUser,
+        provider_id: Id,
+    ) -> Result<Option<ProviderKind>> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
-        aihub_store::providers::find_accessible(&mut conn, provider_id, user.id)
+        let row = aihub_store::providers::find_accessible(&mut conn, provider_id, user.id)
             .await
             .map_err(|e| match e {
                 aihub_store::StoreError::NotFound => Error {
@@ -211,7 +217,7 @@ impl App {
                 },
                 other => other.into(),
             })?;
-        Ok(())
+        Ok(ProviderKind::parse(&row.kind))
     }
 
     /// Creates a conversation; `initial_message` is stored as its first user message.
@@ -228,18 +234,28 @@ impl App {
             Some(t) => validate::text("title", t, 1, 200)?,
             None => default_title(input.initial_message.as_deref()),
         };
-        let model = opt_text("model", input.model.as_deref(), 200)?;
-        let system_prompt = opt_text("system_prompt", input.system_prompt.as_deref(), 100_000)?;
+        let mut model = opt_text("model", input.model.as_deref(), 200)?;
+        let mut system_prompt = opt_text("system_prompt", input.system_prompt.as_deref(), 100_000)?;
         let initial = opt_text(
             "initial_message",
             input.initial_message.as_deref(),
             1_000_000,
         )?;
-        let max_tokens = validate::max_tokens("max_tokens", input.max_tokens)?;
-        let temperature = validate::temperature("temperature", input.temperature)?;
+        let mut max_tokens = validate::max_tokens("max_tokens", input.max_tokens)?;
+        let mut temperature = validate::temperature("temperature", input.temperature)?;
         let metadata = validate::metadata("metadata", input.metadata.as_ref())?;
         if let Some(pid) = input.provider_id {
-            self.check_provider_access(user, pid).await?;
+            let kind = self.check_provider_access(user, pid).await?;
+            // Settings the request leaves out come from the caller's default preference for
+            // the provider's kind (the provider's own config applies at reply time).
+            if let Some(kind) = kind
+                && let Some(pref) = self.default_preference(user.id, kind).await?
+            {
+                model = model.or(Some(pref.model));
+                max_tokens = max_tokens.or(pref.max_tokens);
+                temperature = temperature.or(pref.temperature);
+                system_prompt = system_prompt.or(pref.system_prompt);
+            }
         }
         if let Some(cid) = input.category_id {
             let mut pooled = self.db().get().await?;
@@ -425,9 +441,14 @@ impl App {
             ));
         };
         let provider = self.resolve_provider(user.id, provider_id).await?;
+        // Order: request → conversation → the caller's default preference → provider config.
+        let pref = self
+            .default_preference(user.id, provider.provider.kind)
+            .await?;
         let model = conv
             .model
             .clone()
+            .or_else(|| pref.as_ref().map(|p| p.model.clone()))
             .or_else(|| provider.provider.config.default_model.clone())
             .ok_or_else(|| Error {
                 param: Some("model".into()),
@@ -446,10 +467,12 @@ impl App {
         let system_prompt = input
             .system_prompt
             .as_deref()
-            .or(conv.system_prompt.as_deref());
+            .or(conv.system_prompt.as_deref())
+            .or(pref.as_ref().and_then(|p| p.system_prompt.as_deref()));
         let max_tokens = input
             .max_tokens
             .or(conv.max_tokens)
+            .or(pref.as_ref().and_then(|p| p.max_tokens))
             .or(provider.provider.config.max_tokens.map(i64::from))
             .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
         let request = ChatRequest {
@@ -459,6 +482,7 @@ impl App {
             temperature: input
                 .temperature
                 .or(conv.temperature)
+                .or(pref.as_ref().and_then(|p| p.temperature))
                 .or(provider.provider.config.temperature),
             ..ChatRequest::default()
         };
@@ -755,6 +779,54 @@ impl App {
             .track_future(job.run(upstream, tx, cancel, finish));
         self.inner.runtime.spawn(fut);
         Ok(ReplyStream { events: rx })
+    }
+
+    /// Creates a conversation and streams its first reply (`POST /conversations/stream`).
+    /// `send.content` is the first user message; the title defaults to its start.
+    /// `conversation.initial_message` is ignored. Returns the created conversation (before
+    /// the reply, as `create_conversation` returns it) and the reply's events.
+    ///
+    /// # Errors
+    /// As [`App::create_conversation`] and [`App::stream_reply`], plus `validation_error`
+    /// naming `provider_id` when none is given. Any error leaves no conversation behind.
+    pub async fn create_and_stream(
+        &self,
+        user: &CurrentUser,
+        mut conversation: NewConversationInput,
+        send: SendInput,
+        use_context: bool,
+        timeout: Option<Duration>,
+        ctx: RequestContext,
+    ) -> Result<(ConversationRow, ReplyStream)> {
+        Self::check_send_input(&send)?;
+        if conversation.provider_id.is_none() {
+            return Err(Error::validation(
+                "provider_id",
+                "provider_id is required to stream a reply",
+            ));
+        }
+        conversation.initial_message = None;
+        if conversation
+            .title
+            .as_deref()
+            .is_none_or(|t| t.trim().is_empty())
+        {
+            conversation.title = Some(default_title(Some(&send.content)));
+        }
+        let created = self.create_conversation(user, conversation).await?;
+        let id = created.conversation.id;
+        match self
+            .stream_reply(user, id, send, use_context, timeout, ctx)
+            .await
+        {
+            Ok(stream) => Ok((created.conversation, stream)),
+            Err(e) => {
+                if let Err(cleanup) = self.delete_conversation(user, id).await {
+                    tracing::warn!(error = %cleanup, conversation_id = id, "could not remove the conversation of a failed stream");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Stops the reply streaming in one of the caller's conversations and waits (up to 5 s)

@@ -63,6 +63,7 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
                 .service(providers::test_provider)
                 .service(conversations::list_conversations)
                 .service(conversations::create_conversation)
+                .service(conversations::create_and_stream)
                 // Literal paths before `{id}`: routes match in registration order.
                 .service(conversations::bulk_delete)
                 .service(conversations::bulk_archive)

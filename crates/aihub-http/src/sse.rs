@@ -13,9 +13,14 @@ use utoipa::ToSchema;
 /// Documentation shape of one event (the union of all event fields).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StreamEventDoc {
-    /// `start`, `content`, `usage`, `done` or `error`.
+    /// `conversation` (first event of `POST /conversations/stream` only), `start`,
+    /// `content`, `usage`, `done` or `error`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// `conversation`: the created conversation, as `GET /conversations/{id}` returns it
+    /// (without messages).
+    #[schema(value_type = Option<Object>)]
+    pub conversation: Option<serde_json::Value>,
     /// `start`: the conversation.
     pub conversation_id: Option<i64>,
     /// `start`: the stored user message.
@@ -121,11 +126,22 @@ pub fn frame(e: &StreamEvent) -> Bytes {
 /// An SSE response fed by `events`. When the client goes away actix drops the body, the
 /// receiver closes, and the generation stops and stores its partial reply.
 pub fn response(events: mpsc::Receiver<StreamEvent>) -> HttpResponse {
-    let body = futures_util::stream::unfold(events, |mut rx| async move {
+    response_after(None, events)
+}
+
+/// Like [`response`], but `first` (a JSON object with its own `type`, such as
+/// `{"type": "conversation", "conversation": {…}}`) is sent as the first event.
+pub fn response_after(
+    first: Option<serde_json::Value>,
+    events: mpsc::Receiver<StreamEvent>,
+) -> HttpResponse {
+    let head = first.map(|v| Ok::<_, actix_web::Error>(Bytes::from(format!("data: {v}\n\n"))));
+    let rest = futures_util::stream::unfold(events, |mut rx| async move {
         rx.recv()
             .await
             .map(|e| (Ok::<_, actix_web::Error>(frame(&e)), rx))
     });
+    let body = futures_util::StreamExt::chain(futures_util::stream::iter(head), rest);
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))

@@ -377,6 +377,18 @@ fn parse_ordering(s: Option<&str>) -> ApiResult<ConversationOrder> {
     })
 }
 
+/// The `timeout` query of the stream endpoints: 1–3600 seconds, default 120.
+fn stream_timeout(secs: Option<u64>) -> Result<Duration, aihub_core::Error> {
+    match secs {
+        Some(0) | Some(3601..) => Err(aihub_core::Error::validation(
+            "timeout",
+            "timeout must be between 1 and 3600 seconds",
+        )),
+        Some(s) => Ok(Duration::from_secs(s)),
+        None => Ok(Duration::from_secs(120)),
+    }
+}
+
 fn send_input(b: SendMessageRequest) -> SendInput {
     SendInput {
         content: b.content,
@@ -613,17 +625,7 @@ pub async fn stream_reply(
     q: ValidQuery<StreamQuery>,
     body: ValidJson<SendMessageRequest>,
 ) -> ApiResult<HttpResponse> {
-    let timeout = match q.0.timeout {
-        Some(0) | Some(3601..) => {
-            return Err(aihub_core::Error::validation(
-                "timeout",
-                "timeout must be between 1 and 3600 seconds",
-            )
-            .into());
-        }
-        Some(s) => Duration::from_secs(s),
-        None => Duration::from_secs(120),
-    };
+    let timeout = stream_timeout(q.0.timeout)?;
     let ctx = RequestContext {
         request_id: rid.unique,
         api_key_id: None,
@@ -641,6 +643,98 @@ pub async fn stream_reply(
     })
     .await?;
     Ok(sse::response(reply.events))
+}
+
+/// Body of `POST /conversations/stream`: the create-conversation fields plus the first
+/// message.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAndStreamRequest {
+    /// The first user message (`message` and `initial_message` are accepted too).
+    #[serde(alias = "message", alias = "initial_message")]
+    pub content: String,
+    /// Title (default: the start of `content`).
+    pub title: Option<String>,
+    /// Provider (required; must be yours or granted to you).
+    pub provider_id: Option<i64>,
+    /// Model (default: your default preference's, else the provider's `default_model`).
+    pub model: Option<String>,
+    /// System prompt.
+    pub system_prompt: Option<String>,
+    /// Reply token cap.
+    pub max_tokens: Option<i64>,
+    /// Temperature 0–2.
+    pub temperature: Option<f64>,
+    /// Pinned.
+    pub is_pinned: Option<bool>,
+    /// Archived.
+    pub is_archived: Option<bool>,
+    /// JSON object, e.g. `{"tags": ["python"]}`.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    /// One of your categories.
+    pub category_id: Option<i64>,
+}
+
+/// Creates a conversation and streams its first reply as SSE. The first event is
+/// `{"type": "conversation", "conversation": {…}}` (the conversation as
+/// `GET /conversations/{id}` returns it, without messages); then `start`, `content`…,
+/// `usage`, and `done` or `error`, as `POST /conversations/{id}/stream`. Errors before the
+/// stream starts are ordinary error responses, and no conversation is left behind.
+#[utoipa::path(tag = "conversations", operation_id = "create_conversation_and_stream", security(("bearer" = []), ("oauth2" = [])), params(StreamQuery), request_body = CreateAndStreamRequest,
+    responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = sse::StreamEventDoc), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
+#[post("/conversations/stream")]
+pub async fn create_and_stream(
+    app: web::Data<App>,
+    user: AuthUser,
+    rid: RequestId,
+    q: ValidQuery<StreamQuery>,
+    body: ValidJson<CreateAndStreamRequest>,
+) -> ApiResult<HttpResponse> {
+    let timeout = stream_timeout(q.0.timeout)?;
+    let ctx = RequestContext {
+        request_id: rid.unique,
+        api_key_id: None,
+    };
+    let b = body.0;
+    let (conv, cats, reply) = call(&app, move |app| async move {
+        let (conv, reply) = app
+            .create_and_stream(
+                &user.0,
+                NewConversationInput {
+                    title: b.title,
+                    provider_id: b.provider_id,
+                    model: b.model,
+                    system_prompt: b.system_prompt,
+                    initial_message: None,
+                    max_tokens: b.max_tokens,
+                    temperature: b.temperature,
+                    is_pinned: b.is_pinned,
+                    is_archived: b.is_archived,
+                    metadata: b.metadata,
+                    category_id: b.category_id,
+                },
+                SendInput {
+                    content: b.content,
+                    system_prompt: None,
+                    max_tokens: None,
+                    temperature: None,
+                },
+                q.0.use_context.unwrap_or(true),
+                Some(timeout),
+                ctx,
+            )
+            .await?;
+        let cats = categories_for(&app, &user.0, &[&conv]).await?;
+        Ok((conv, cats, reply))
+    })
+    .await?;
+    let first = serde_json::json!({
+        "type": "conversation",
+        "conversation": ConversationResponse::with_categories(&conv, &cats),
+    });
+    Ok(sse::response_after(Some(first), reply.events))
 }
 
 /// Stops the reply streaming in this conversation; the partial text is kept as `stopped`

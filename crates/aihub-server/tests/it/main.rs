@@ -11,6 +11,7 @@ mod categories;
 mod chat;
 mod completions;
 mod conversation_ops;
+mod conversation_stream;
 mod conversations;
 mod http;
 mod keys;
