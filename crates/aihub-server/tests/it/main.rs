@@ -10,6 +10,7 @@ mod catalog;
 mod categories;
 mod chat;
 mod completions;
+mod context_window;
 mod conversation_ops;
 mod conversation_stream;
 mod conversations;
