@@ -14,6 +14,6 @@ pub use pricing::{
 };
 pub use tokens::{
     REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, TokenCount, count_messages, count_text,
-    estimate_usage,
+    encoding_name, estimate_usage,
 };
 pub use writer::{BoxFuture, UsageSink, UsageWriter, UsageWriterHandle, WriterConfig, WriterStats};

@@ -67,6 +67,15 @@ fn encoding_for(model: &str) -> (Encoding, bool) {
     (Encoding::Cl100kBase, true)
 }
 
+/// The name of the tiktoken encoding that counts `model`: `o200k_base` or `cl100k_base`
+/// (the stand-in for models without an offline tokenizer, whose counts are estimates).
+pub fn encoding_name(model: &str) -> &'static str {
+    match encoding_for(model).0 {
+        Encoding::O200kBase => "o200k_base",
+        Encoding::Cl100kBase => "cl100k_base",
+    }
+}
+
 /// The encoding's BPE, built once per process (building o200k takes tens of milliseconds).
 /// `None` only if the embedded table failed to load, which tests rule out.
 fn bpe(encoding: Encoding) -> Option<&'static CoreBPE> {

@@ -430,6 +430,9 @@ pub struct TokenCountResponse {
     pub tokens: u32,
     /// `false` when the model's own tokenizer counted; `true` for an approximation.
     pub estimated: bool,
+    /// The tiktoken encoding that counted: `o200k_base` or `cl100k_base` (for models without
+    /// an offline tokenizer, a stand-in whose count is `estimated`).
+    pub encoding: &'static str,
 }
 
 /// Counts the tokens of a text or of chat messages for a model.
@@ -477,6 +480,7 @@ pub async fn count_tokens(
     })
     .await?;
     Ok(HttpResponse::Ok().json(TokenCountResponse {
+        encoding: aihub_core::billing::encoding_name(&r.model),
         model: r.model,
         tokens: r.count.tokens,
         estimated: r.count.estimated,

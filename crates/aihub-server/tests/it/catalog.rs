@@ -77,14 +77,14 @@ async fn tokens_count_exact_and_estimated(app: TestApp) {
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         b,
-        json!({"model": "gpt-4o", "tokens": 2, "estimated": false})
+        json!({"model": "gpt-4o", "tokens": 2, "estimated": false, "encoding": "o200k_base"})
     );
     // A provider prefix is ignored for counting and echoed back.
     let (s, b) = count(json!({"model": "openai/gpt-4o", "text": "hello world"})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         b,
-        json!({"model": "openai/gpt-4o", "tokens": 2, "estimated": false})
+        json!({"model": "openai/gpt-4o", "tokens": 2, "estimated": false, "encoding": "o200k_base"})
     );
     // A text where the two encodings differ is counted exactly as tiktoken does.
     let text = "Проанализируй текст Пушкина 'Евгений Онегин' и выдели основные темы произведения";
@@ -115,6 +115,7 @@ async fn tokens_count_exact_and_estimated(app: TestApp) {
         let (s, b) = count(json!({"model": model, "text": "hello world"})).await;
         assert_eq!(s, 200, "{b}");
         assert_eq!(b["estimated"], true, "{model}: {b}");
+        assert_eq!(b["encoding"], "cl100k_base", "the stand-in: {b}");
         assert!(b["tokens"].as_u64().unwrap() > 0, "{b}");
         assert_eq!(b["model"], model);
     }
