@@ -7,9 +7,11 @@
 //! shut down. Attaching to a conversation (`session_id` / `conversation_id`) is not supported
 //! yet.
 
+use crate::auth::CurrentUser;
 use crate::completions::{CompletionProvider, MAX_PROMPT_CHARS, MAX_SYSTEM_PROMPT_CHARS};
-use crate::conversations::RequestContext;
+use crate::conversations::{RequestContext, SendInput};
 use crate::providers::ResolvedProvider;
+use crate::streams::StreamEvent;
 use crate::usage::{Billed, Generation};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{
@@ -95,6 +97,21 @@ pub struct DirectChat {
     pub response_time_ms: i64,
     /// When the reply was produced (UTC).
     pub created_at: NaiveDateTime,
+    /// The conversation the exchange was stored in, when attached to one.
+    pub conversation_id: Option<Id>,
+}
+
+/// A message sent into an existing conversation through `/chat`.
+#[derive(Debug, Clone)]
+pub struct AttachedChatInput {
+    /// The caller's conversation.
+    pub conversation_id: Id,
+    /// The user message (1–1,000,000 characters).
+    pub message: String,
+    /// Cap on completion tokens for this reply, 1–1,000,000.
+    pub max_tokens: Option<i64>,
+    /// Sampling temperature for this reply, 0–2.
+    pub temperature: Option<f64>,
 }
 
 /// One event of a streamed direct chat, in order: `Session`, `Content`…, `Usage`, then
@@ -109,6 +126,8 @@ pub enum ChatEvent {
         model: String,
         /// Provider answering.
         provider: CompletionProvider,
+        /// The conversation written to, when attached to one.
+        conversation_id: Option<Id>,
     },
     /// A piece of reply text.
     Content {
@@ -470,6 +489,7 @@ impl App {
             finish_reason: reply.finish_reason.unwrap_or(FinishReason::Stop),
             response_time_ms: latency_ms,
             created_at: time::now(),
+            conversation_id: None,
         })
     }
 
@@ -506,6 +526,7 @@ impl App {
             id: new_id(),
             model: p.request.model.clone(),
             provider: p.provider.clone(),
+            conversation_id: None,
         });
         let idle =
             p.rp.provider
@@ -519,6 +540,175 @@ impl App {
         let fut = self.inner.tasks.track_future(job);
         self.inner.runtime.spawn(fut);
         Ok(DirectChatStream { events: rx })
+    }
+
+    async fn provider_of(
+        &self,
+        user_id: Id,
+        provider_id: Option<Id>,
+    ) -> Result<CompletionProvider> {
+        let pid = provider_id.ok_or_else(|| Error::not_found("conversation"))?;
+        let rp = self.resolve_provider(user_id, pid).await?;
+        Ok(CompletionProvider {
+            id: rp.provider.id,
+            slug: rp.provider.slug.clone(),
+            kind: rp.provider.kind,
+        })
+    }
+
+    /// Answers `/chat` attached to one of `user`'s conversations, in one piece: this is
+    /// [`App::send_message`] with the stored history as context; both messages are stored in
+    /// the conversation and usage is recorded once.
+    ///
+    /// # Errors
+    /// `not_found` (404) for a missing or foreign conversation (nothing stored);
+    /// `validation_error`; provider and upstream errors as [`App::send_message`].
+    pub async fn attached_chat(
+        &self,
+        user: &CurrentUser,
+        input: AttachedChatInput,
+        ctx: &RequestContext,
+    ) -> Result<DirectChat> {
+        let started = Instant::now();
+        let send = SendInput {
+            content: input.message,
+            system_prompt: None,
+            max_tokens: input.max_tokens,
+            temperature: input.temperature,
+        };
+        let ex = self
+            .send_message(user, input.conversation_id, send, true, ctx)
+            .await?;
+        let m = ex.assistant_message;
+        let provider = self.provider_of(user.id, m.provider_id).await?;
+        let estimated = serde_json::from_str::<serde_json::Value>(&m.metadata)
+            .ok()
+            .and_then(|v| v["tokens"]["estimated"].as_bool())
+            .unwrap_or(false);
+        let usage = Usage {
+            prompt_tokens: m
+                .prompt_tokens
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            completion_tokens: m
+                .completion_tokens
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(0),
+            estimated,
+        };
+        let finish_reason = m
+            .finish_reason
+            .as_deref()
+            .and_then(|f| serde_json::from_value(serde_json::Value::from(f)).ok())
+            .unwrap_or(FinishReason::Stop);
+        Ok(DirectChat {
+            id: new_id(),
+            text: m.content,
+            model: m.model.unwrap_or_default(),
+            provider,
+            usage,
+            cost: Money(m.cost_nanos.unwrap_or(0)),
+            currency: self.pricing().currency.clone(),
+            finish_reason,
+            response_time_ms: m
+                .response_time_ms
+                .unwrap_or_else(|| started.elapsed().as_millis() as i64),
+            created_at: m.created_at,
+            conversation_id: Some(input.conversation_id),
+        })
+    }
+
+    /// Streams `/chat` attached to one of `user`'s conversations: this is
+    /// [`App::stream_reply`] with the stored history as context, its events translated to
+    /// [`ChatEvent`]s (`Session` carrying the conversation id, `Content`…, `Usage`, then
+    /// `Done` or `Error`). Dropping the receiver stops the generation (stored as `stopped`).
+    ///
+    /// # Errors
+    /// As [`App::stream_reply`]: `not_found` (nothing stored), `validation_error`, `conflict`
+    /// while another reply streams in the conversation, provider errors before the first byte.
+    pub async fn attached_chat_stream(
+        &self,
+        user: &CurrentUser,
+        input: AttachedChatInput,
+        ctx: RequestContext,
+    ) -> Result<DirectChatStream> {
+        let send = SendInput {
+            content: input.message,
+            system_prompt: None,
+            max_tokens: input.max_tokens,
+            temperature: input.temperature,
+        };
+        let reply = self
+            .stream_reply(user, input.conversation_id, send, true, None, ctx)
+            .await?;
+        let (tx, rx) = mpsc::channel(64);
+        let job = self.clone().relay_reply(user.id, reply.events, tx);
+        let fut = self.inner.tasks.track_future(job);
+        self.inner.runtime.spawn(fut);
+        Ok(DirectChatStream { events: rx })
+    }
+
+    /// Translates a conversation reply's events into `/chat` events until either side ends.
+    async fn relay_reply(
+        self,
+        user_id: Id,
+        mut events: mpsc::Receiver<StreamEvent>,
+        tx: mpsc::Sender<ChatEvent>,
+    ) {
+        loop {
+            let next = tokio::select! {
+                _ = tx.closed() => return,
+                e = events.recv() => e,
+            };
+            let Some(event) = next else { return };
+            let out = match event {
+                StreamEvent::Start {
+                    conversation_id,
+                    model,
+                    provider_id,
+                    ..
+                } => match self.provider_of(user_id, Some(provider_id)).await {
+                    Ok(provider) => ChatEvent::Session {
+                        id: new_id(),
+                        model,
+                        provider,
+                        conversation_id: Some(conversation_id),
+                    },
+                    Err(e) => ChatEvent::Error {
+                        code: e.code,
+                        message: e.message,
+                    },
+                },
+                StreamEvent::Content { content } => ChatEvent::Content { content },
+                StreamEvent::Usage {
+                    prompt_tokens,
+                    completion_tokens,
+                    cost,
+                    estimated,
+                    ..
+                } => ChatEvent::Usage {
+                    usage: Usage {
+                        prompt_tokens,
+                        completion_tokens,
+                        estimated,
+                    },
+                    cost,
+                    currency: self.pricing().currency.clone(),
+                },
+                StreamEvent::Done {
+                    finish_reason,
+                    response_time_ms,
+                    ..
+                } => ChatEvent::Done {
+                    finish_reason,
+                    response_time_ms: i64::try_from(response_time_ms).unwrap_or(i64::MAX),
+                },
+                StreamEvent::Error { code, message, .. } => ChatEvent::Error { code, message },
+            };
+            if tx.send(out).await.is_err() {
+                return;
+            }
+        }
     }
 
     async fn run_chat_stream(

@@ -9,7 +9,9 @@ use crate::middleware::RequestId;
 use crate::routes::completions::{CompletionProviderResponse, CompletionUsageResponse};
 use actix_web::http::header;
 use actix_web::{HttpResponse, post, web};
-use aihub_core::chat::{ChatEvent, ChatImage, ChatTurn, DirectChat, DirectChatInput};
+use aihub_core::chat::{
+    AttachedChatInput, ChatEvent, ChatImage, ChatTurn, DirectChat, DirectChatInput,
+};
 use aihub_core::completions::CompletionProvider;
 use aihub_core::conversations::RequestContext;
 use aihub_core::{App, Error};
@@ -72,12 +74,11 @@ pub struct ChatRequestBody {
     pub images: Vec<ChatImageRequest>,
     /// Extra context.
     pub context: Option<ChatContextRequest>,
-    /// Attaching to a conversation is not supported yet (422).
-    #[schema(value_type = Option<Object>)]
-    pub conversation_id: Option<serde_json::Value>,
-    /// Attaching to a conversation is not supported yet (422).
-    #[schema(value_type = Option<Object>)]
-    pub session_id: Option<serde_json::Value>,
+    /// One of the caller's conversations to send `message` into (history as context; both
+    /// messages stored there). The conversation decides provider, model and system prompt.
+    pub conversation_id: Option<i64>,
+    /// Alias of `conversation_id` (seed 002); both given and different is 422.
+    pub session_id: Option<i64>,
 }
 
 /// Result of `POST /chat` without `stream`.
@@ -99,6 +100,9 @@ pub struct ChatResponseBody {
     pub response_time_ms: i64,
     /// When the reply was produced.
     pub created_at: DateTime<Utc>,
+    /// The conversation both messages were stored in, when attached to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<i64>,
 }
 
 fn provider_response(p: CompletionProvider) -> CompletionProviderResponse {
@@ -131,6 +135,7 @@ impl From<DirectChat> for ChatResponseBody {
             finish_reason: c.finish_reason,
             response_time_ms: c.response_time_ms,
             created_at: ts(c.created_at),
+            conversation_id: c.conversation_id,
         }
     }
 }
@@ -142,8 +147,14 @@ pub fn chat_event_json(e: ChatEvent) -> serde_json::Value {
             id,
             model,
             provider,
+            conversation_id,
         } => {
-            json!({"type": "session", "id": id, "model": model, "provider": provider_response(provider)})
+            let mut v = json!({"type": "session", "id": id, "model": model, "provider": provider_response(provider)});
+            if let Some(cid) = conversation_id {
+                v["conversation_id"] = json!(cid);
+                v["session_id"] = json!(cid);
+            }
+            v
         }
         ChatEvent::Content { content } => json!({"type": "content", "content": content}),
         ChatEvent::Usage {
@@ -173,7 +184,8 @@ pub fn chat_event_json(e: ChatEvent) -> serde_json::Value {
 /// Sends a chat and returns the reply, or with `stream: true` streams it as server-sent
 /// events: `session` (id, model, provider) first, `content` deltas, `usage`, then `done`
 /// (`finish_reason`, `response_time_ms`); a failure after the stream began sends `error` and
-/// ends. Stateless: `conversation_id` / `session_id` are rejected (not supported yet). Usage is
+/// ends. With `conversation_id` (alias `session_id`) the message goes into that conversation
+/// (history as context, both messages stored; a foreign or missing one is 404). Usage is
 /// recorded exactly once per call, including a stream the client abandons (`stopped`).
 #[utoipa::path(tag = "chat", operation_id = "create_chat", security(("bearer" = []), ("oauth2" = [])), request_body = ChatRequestBody,
     responses((status = 200, body = ChatResponseBody, description = "The reply; `text/event-stream` with `stream: true`"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
@@ -186,22 +198,36 @@ pub async fn create_chat(
     body: ValidJson<ChatRequestBody>,
 ) -> ApiResult<HttpResponse> {
     let b = body.0;
-    for (field, given) in [
-        ("conversation_id", b.conversation_id.is_some()),
-        ("session_id", b.session_id.is_some()),
-    ] {
-        if given {
-            return Err(Error::validation(
-                field,
-                format!("{field} is not supported yet: /chat is stateless"),
-            )
-            .into());
-        }
-    }
     let ctx = RequestContext {
         request_id: rid.unique,
         api_key_id: None,
     };
+    let conversation_id = match (b.conversation_id, b.session_id) {
+        (Some(c), Some(s)) if c != s => {
+            return Err(Error::validation(
+                "session_id",
+                "session_id and conversation_id name different conversations",
+            )
+            .into());
+        }
+        (c, s) => c.or(s),
+    };
+    if let Some(cid) = conversation_id {
+        let (attached, stream) = attached_input(cid, b)?;
+        let user = user.0;
+        if !stream {
+            let done = call(&app, move |app| async move {
+                app.attached_chat(&user, attached, &ctx).await
+            })
+            .await?;
+            return Ok(HttpResponse::Ok().json(ChatResponseBody::from(done)));
+        }
+        let started = call(&app, move |app| async move {
+            app.attached_chat_stream(&user, attached, ctx).await
+        })
+        .await?;
+        return Ok(sse(started.events));
+    }
     let input = DirectChatInput {
         message: b.message,
         messages: b.messages.map(|list| {
@@ -238,15 +264,56 @@ pub async fn create_chat(
         app.direct_chat_stream(user_id, input, ctx).await
     })
     .await?;
-    let body = futures_util::stream::unfold(started.events, |mut rx| async move {
+    Ok(sse(started.events))
+}
+
+/// Checks a body attached to conversation `cid`: only `message`, `max_tokens`,
+/// `temperature` and `stream` may come with it. Returns the input and whether to stream.
+fn attached_input(cid: i64, b: ChatRequestBody) -> Result<(AttachedChatInput, bool), Error> {
+    let conflicts = [
+        ("messages", b.messages.is_some()),
+        ("model", b.model.is_some()),
+        ("provider_id", b.provider_id.is_some()),
+        ("images", !b.images.is_empty()),
+        ("context", b.context.is_some()),
+    ];
+    for (field, given) in conflicts {
+        if given {
+            return Err(Error::validation(
+                field,
+                format!(
+                    "{field} cannot be given with a conversation: send `message`; the conversation decides the rest"
+                ),
+            ));
+        }
+    }
+    let Some(message) = b.message else {
+        return Err(Error::validation(
+            "message",
+            "message is required with a conversation",
+        ));
+    };
+    Ok((
+        AttachedChatInput {
+            conversation_id: cid,
+            message,
+            max_tokens: b.max_tokens,
+            temperature: b.temperature,
+        },
+        b.stream,
+    ))
+}
+
+fn sse(events: tokio::sync::mpsc::Receiver<ChatEvent>) -> HttpResponse {
+    let body = futures_util::stream::unfold(events, |mut rx| async move {
         rx.recv().await.map(|e| {
             let frame = Bytes::from(format!("data: {}\n\n", chat_event_json(e)));
             (Ok::<_, actix_web::Error>(frame), rx)
         })
     });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+        .streaming(body)
 }

@@ -232,12 +232,16 @@ async fn invalid_input_is_422_naming_the_field(app: TestApp) {
             "service",
         ),
         (
-            json!({"provider_id": pid, "message": "a", "session_id": "session_123"}),
+            json!({"message": "a", "session_id": 1, "conversation_id": 2}),
             "session_id",
         ),
         (
             json!({"provider_id": pid, "message": "a", "conversation_id": 1}),
-            "conversation_id",
+            "provider_id",
+        ),
+        (
+            json!({"conversation_id": 1, "messages": [{"role": "user", "content": "b"}]}),
+            "messages",
         ),
     ];
     for (body, param) in cases {
@@ -276,7 +280,75 @@ async fn invalid_input_is_422_naming_the_field(app: TestApp) {
     assert!(app.usage_rows(admin.id).await.unwrap().is_empty());
 }
 
+async fn attached_chat_stores_both_messages(app: TestApp) {
+    let fake = FakeOpenAi::start(FakeBehavior::default());
+    let (admin, pid) = admin_with_provider(&app, &fake).await;
+    let t = Some(admin.access_token.as_str());
+    let (s, conv, _) = app
+        .post(
+            "/api/v1/conversations",
+            t,
+            json!({"title": "Attached", "provider_id": pid}),
+        )
+        .await;
+    assert!(s == 200 || s == 201, "{conv}");
+    let cid = conv["id"].as_i64().expect("conversation id");
+
+    let (s, r, _) = app
+        .post(
+            "/api/v1/chat",
+            t,
+            json!({"session_id": cid, "message": "Hello"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["text"], "Hello! How can I help?");
+    assert_eq!(r["conversation_id"], cid);
+    assert_eq!(r["provider"]["id"], pid);
+    assert!(r["usage"]["cost"].is_string());
+    let (s, d, _) = app.get(&format!("/api/v1/conversations/{cid}"), t).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["messages"].as_array().expect("messages").len(), 2, "{d}");
+
+    let resp = start(
+        &app,
+        &admin.access_token,
+        json!({"conversation_id": cid, "message": "Again", "stream": true}),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let events = SseReader::new(resp).rest().await;
+    let kinds = types(&events);
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("session"),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["conversation_id"], cid);
+    assert_eq!(&kinds[kinds.len() - 2..], ["usage", "done"], "{events:?}");
+    assert!(kinds.iter().any(|k| k == "content"), "{events:?}");
+    let (_, d, _) = app.get(&format!("/api/v1/conversations/{cid}"), t).await;
+    assert_eq!(d["messages"].as_array().expect("messages").len(), 4, "{d}");
+
+    // Someone else's conversation is 404, like a random id, and nothing is stored.
+    let bob = app.register("bob").await;
+    for (id, stream) in [(cid, false), (cid, true), (987_654, false)] {
+        let (s, e, _) = app
+            .post(
+                "/api/v1/chat",
+                Some(&bob.access_token),
+                json!({"conversation_id": id, "message": "hi", "stream": stream}),
+            )
+            .await;
+        assert_eq!(s, 404, "{e}");
+    }
+    let (_, d, _) = app.get(&format!("/api/v1/conversations/{cid}"), t).await;
+    assert_eq!(d["messages"].as_array().expect("messages").len(), 4);
+    assert_eq!(fake.request_count(), 2);
+}
+
 both_backends!(
+    attached_chat_stores_both_messages,
     chat_returns_text_and_usage,
     images_reach_the_vendor_as_image_parts,
     stream_sends_session_content_usage_done,
