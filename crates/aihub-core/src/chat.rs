@@ -8,7 +8,9 @@
 //! yet.
 
 use crate::auth::CurrentUser;
-use crate::completions::{CompletionProvider, MAX_PROMPT_CHARS, MAX_SYSTEM_PROMPT_CHARS};
+use crate::completions::{
+    CompletionProvider, DirectRequest, DirectSettings, MAX_PROMPT_CHARS, MAX_SYSTEM_PROMPT_CHARS,
+};
 use crate::conversations::{RequestContext, SendInput};
 use crate::providers::ResolvedProvider;
 use crate::streams::StreamEvent;
@@ -301,18 +303,6 @@ fn check_input(input: &DirectChatInput) -> Result<()> {
     Ok(())
 }
 
-/// `model` without a `<slug>/` or `<kind>/` prefix naming provider `rp`.
-fn strip_prefix<'a>(rp: &ResolvedProvider, model: &'a str) -> &'a str {
-    match crate::gateway::split_model(model) {
-        Some((prefix, rest))
-            if prefix == rp.provider.slug || prefix == rp.provider.kind.as_str() =>
-        {
-            rest
-        }
-        _ => model,
-    }
-}
-
 /// A resolved, validated call.
 struct Prepared {
     user_id: Id,
@@ -332,53 +322,24 @@ impl App {
     async fn prepare_chat(&self, user_id: Id, input: DirectChatInput) -> Result<Prepared> {
         check_input(&input)?;
         let turns = build_turns(&input)?;
-        let (rp, model_from_request) = match input.provider_id {
-            Some(pid) => {
-                let rp = self.resolve_provider(user_id, pid).await?;
-                let model = input
-                    .model
-                    .as_deref()
-                    .map(|m| strip_prefix(&rp, m.trim()).to_owned());
-                (rp, model)
-            }
-            None => {
-                let Some(name) = input.model.as_deref() else {
-                    return Err(Error {
-                        param: Some("model".into()),
-                        ..Error::new(
-                            ErrorCode::ModelRequired,
-                            "name a model (`<provider>/<model>`) or a provider_id",
-                        )
-                    });
-                };
-                let (rp, model) = self.resolve_model(user_id, name.trim()).await?;
-                (rp, Some(model))
-            }
-        };
-        let pref = self.default_preference(user_id, rp.provider.kind).await?;
-        let model = model_from_request
-            .or_else(|| rp.provider.config.default_model.clone())
-            .or_else(|| pref.as_ref().map(|p| p.model.clone()))
-            .ok_or_else(|| Error {
-                param: Some("model".into()),
-                ..Error::new(
-                    ErrorCode::ModelRequired,
-                    "no model given and the provider has no default model",
-                )
-            })?;
-        let max_tokens = input
-            .max_tokens
-            .or(pref.as_ref().and_then(|p| p.max_tokens))
-            .or(rp.provider.config.max_tokens.map(i64::from))
-            .and_then(|n| u32::try_from(n).ok());
-        let temperature = input
-            .temperature
-            .or(pref.as_ref().and_then(|p| p.temperature))
-            .or(rp.provider.config.temperature);
-        let system_prompt = input
-            .system_prompt
-            .or(pref.as_ref().and_then(|p| p.system_prompt.clone()))
-            .filter(|s| !s.trim().is_empty());
+        let DirectSettings {
+            rp,
+            model,
+            max_tokens,
+            temperature,
+            system_prompt,
+        } = self
+            .resolve_direct(
+                user_id,
+                DirectRequest {
+                    provider_id: input.provider_id,
+                    model: input.model.as_deref(),
+                    max_tokens: input.max_tokens,
+                    temperature: input.temperature,
+                    system_prompt: input.system_prompt,
+                },
+            )
+            .await?;
         let mut messages = Vec::with_capacity(turns.len() + 1);
         if let Some(sp) = system_prompt {
             messages.push(ChatMessage::new(ChatRole::System, sp));

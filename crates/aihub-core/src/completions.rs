@@ -216,6 +216,93 @@ fn strip_prefix<'a>(rp: &ResolvedProvider, model: &'a str) -> &'a str {
     }
 }
 
+/// The caller's choices for a direct call (`/completions`, `/chat`); `None` means omitted.
+pub(crate) struct DirectRequest<'a> {
+    pub(crate) provider_id: Option<Id>,
+    pub(crate) model: Option<&'a str>,
+    pub(crate) max_tokens: Option<i64>,
+    pub(crate) temperature: Option<f64>,
+    pub(crate) system_prompt: Option<String>,
+}
+
+/// A direct call's provider and effective settings.
+pub(crate) struct DirectSettings {
+    pub(crate) rp: ResolvedProvider,
+    pub(crate) model: String,
+    pub(crate) max_tokens: Option<u32>,
+    pub(crate) temperature: Option<f64>,
+    pub(crate) system_prompt: Option<String>,
+}
+
+impl App {
+    /// Resolves a direct call, shared by `/completions` and `/chat`. With `provider_id`, that
+    /// provider (usable by the caller) and `model` without a prefix naming it; else `model` is
+    /// required and resolved like the gateway (`"<provider slug or kind>/<model>"`). Omitted
+    /// settings come from the caller's default preference for the provider kind, then the
+    /// provider config (model: request, provider `default_model`, preference).
+    ///
+    /// # Errors
+    /// `model_required` (422 naming `model`); `model_not_found`; `provider_not_accessible`,
+    /// `provider_inactive`, `provider_key_missing`.
+    pub(crate) async fn resolve_direct(
+        &self,
+        user_id: Id,
+        req: DirectRequest<'_>,
+    ) -> Result<DirectSettings> {
+        let (rp, model_from_request) = match req.provider_id {
+            Some(pid) => {
+                let rp = self.resolve_provider(user_id, pid).await?;
+                let model = req.model.map(|m| strip_prefix(&rp, m.trim()).to_owned());
+                (rp, model)
+            }
+            None => {
+                let Some(name) = req.model else {
+                    return Err(Error {
+                        param: Some("model".into()),
+                        ..Error::new(
+                            ErrorCode::ModelRequired,
+                            "name a model (`<provider>/<model>`) or a provider_id",
+                        )
+                    });
+                };
+                let (rp, model) = self.resolve_model(user_id, name.trim()).await?;
+                (rp, Some(model))
+            }
+        };
+        let pref = self.default_preference(user_id, rp.provider.kind).await?;
+        let model = model_from_request
+            .or_else(|| rp.provider.config.default_model.clone())
+            .or_else(|| pref.as_ref().map(|p| p.model.clone()))
+            .ok_or_else(|| Error {
+                param: Some("model".into()),
+                ..Error::new(
+                    ErrorCode::ModelRequired,
+                    "no model given and the provider has no default model",
+                )
+            })?;
+        let max_tokens = req
+            .max_tokens
+            .or(pref.as_ref().and_then(|p| p.max_tokens))
+            .or(rp.provider.config.max_tokens.map(i64::from))
+            .and_then(|n| u32::try_from(n).ok());
+        let temperature = req
+            .temperature
+            .or(pref.as_ref().and_then(|p| p.temperature))
+            .or(rp.provider.config.temperature);
+        let system_prompt = req
+            .system_prompt
+            .or(pref.as_ref().and_then(|p| p.system_prompt.clone()))
+            .filter(|s| !s.trim().is_empty());
+        Ok(DirectSettings {
+            rp,
+            model,
+            max_tokens,
+            temperature,
+            system_prompt,
+        })
+    }
+}
+
 fn new_id() -> String {
     format!("cmpl-{}", crate::crypto::random_token(12))
 }
@@ -248,54 +335,24 @@ impl App {
     ) -> Result<Completion> {
         check_input(&input)?;
         let started = Instant::now();
-        let (rp, model_from_request) = match input.provider_id {
-            Some(pid) => {
-                let rp = self.resolve_provider(user_id, pid).await?;
-                let model = input
-                    .model
-                    .as_deref()
-                    .map(|m| strip_prefix(&rp, m).to_owned());
-                (rp, model)
-            }
-            None => {
-                let Some(name) = input.model.as_deref() else {
-                    return Err(Error {
-                        param: Some("model".into()),
-                        ..Error::new(
-                            ErrorCode::ModelRequired,
-                            "name a model (`<provider>/<model>`) or a provider_id",
-                        )
-                    });
-                };
-                let (rp, model) = self.resolve_model(user_id, name.trim()).await?;
-                (rp, Some(model))
-            }
-        };
-        let pref = self.default_preference(user_id, rp.provider.kind).await?;
-        let model = model_from_request
-            .or_else(|| rp.provider.config.default_model.clone())
-            .or_else(|| pref.as_ref().map(|p| p.model.clone()))
-            .ok_or_else(|| Error {
-                param: Some("model".into()),
-                ..Error::new(
-                    ErrorCode::ModelRequired,
-                    "no model given and the provider has no default model",
-                )
-            })?;
-        let max_tokens = input
-            .max_tokens
-            .or(pref.as_ref().and_then(|p| p.max_tokens))
-            .or(rp.provider.config.max_tokens.map(i64::from))
-            .and_then(|n| u32::try_from(n).ok());
-        let temperature = input
-            .temperature
-            .or(pref.as_ref().and_then(|p| p.temperature))
-            .or(rp.provider.config.temperature);
-        let system_prompt = input
-            .system_prompt
-            .clone()
-            .or(pref.as_ref().and_then(|p| p.system_prompt.clone()))
-            .filter(|s| !s.trim().is_empty());
+        let DirectSettings {
+            rp,
+            model,
+            max_tokens,
+            temperature,
+            system_prompt,
+        } = self
+            .resolve_direct(
+                user_id,
+                DirectRequest {
+                    provider_id: input.provider_id,
+                    model: input.model.as_deref(),
+                    max_tokens: input.max_tokens,
+                    temperature: input.temperature,
+                    system_prompt: input.system_prompt.clone(),
+                },
+            )
+            .await?;
         let mut messages = Vec::with_capacity(2);
         if let Some(sp) = &system_prompt {
             messages.push(ChatMessage::new(ChatRole::System, sp.clone()));
