@@ -3,6 +3,7 @@
 mod cost;
 mod decimal;
 mod pricing;
+pub mod rate;
 mod tokens;
 mod writer;
 

@@ -500,8 +500,8 @@ impl App {
         content: TokenCountContent,
     ) -> Result<TokenCountResult> {
         let name = validate::text("model", model, 1, 200)?;
-        let vendor_model = crate::gateway::split_model(&name)
-            .map(|(_, m)| m.to_owned())
+        let vendor_model = aihub_domain::ModelRef::parse(&name)
+            .map(|m| m.model.to_owned())
             .unwrap_or_else(|| name.clone());
         let count = tokio::task::spawn_blocking(move || match &content {
             TokenCountContent::Text(text) => count_text(&vendor_model, text),

@@ -1,31 +1,22 @@
-//! Direct stateless chat (`POST /api/v1/chat`, seed 002's `/chat`): one message or a list of
-//! turns, optional base64 images on the last user turn and an optional system prompt, answered
-//! whole or streamed as typed events (`session`, `content`, `usage`, `done`, `error`).
+//! Direct chat (`POST /api/v1/chat`): one message or a list of turns, optional base64 images
+//! on the last user turn and an optional system prompt, answered whole or streamed; or, with
+//! a conversation id (`conversation_id`, alias `session_id`), a message sent into one of the
+//! caller's conversations. Both go through the generation engine.
 //!
-//! Nothing is stored but usage: exactly one record per call — `success`, `failed` (zero tokens
-//! when nothing was generated), or `stopped` when a streaming client went away or the server
-//! shut down. Attaching to a conversation (`session_id` / `conversation_id`) is not supported
-//! yet.
+//! A stateless chat stores nothing but usage: exactly one record per call.
 
 use crate::auth::CurrentUser;
-use crate::completions::{
-    CompletionProvider, DirectRequest, DirectSettings, MAX_PROMPT_CHARS, MAX_SYSTEM_PROMPT_CHARS,
-};
+use crate::completions::{CompletionProvider, MAX_PROMPT_CHARS, MAX_SYSTEM_PROMPT_CHARS};
 use crate::conversations::{RequestContext, SendInput};
-use crate::providers::ResolvedProvider;
-use crate::streams::StreamEvent;
-use crate::usage::{Billed, Generation};
+use crate::generation::settings::Layer;
+use crate::generation::{Caller, GenerationStream, Plan, Reply};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{
-    ChatMessage, ChatRequest, ChatRole, ContentPart, ErrorCode, FinishReason, Id, ImagePart,
-    MessageContent, Money, Usage, UsageStatus, time,
+    ChatMessage, ChatRequest, ChatRole, ContentPart, FinishReason, Id, ImagePart, MessageContent,
+    Money, Usage, time,
 };
-use aihub_providers::ChatStream;
 use base64::Engine as _;
 use chrono::NaiveDateTime;
-use futures_util::StreamExt;
-use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// Most images in one request.
 pub const MAX_IMAGES: usize = 10;
@@ -114,63 +105,6 @@ pub struct AttachedChatInput {
     pub max_tokens: Option<i64>,
     /// Sampling temperature for this reply, 0–2.
     pub temperature: Option<f64>,
-}
-
-/// One event of a streamed direct chat, in order: `Session`, `Content`…, `Usage`, then
-/// `Done` or `Error`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ChatEvent {
-    /// First: the response id, model and provider.
-    Session {
-        /// Response id (`chat-…`).
-        id: String,
-        /// Model answering.
-        model: String,
-        /// Provider answering.
-        provider: CompletionProvider,
-        /// The conversation written to, when attached to one.
-        conversation_id: Option<Id>,
-    },
-    /// A piece of reply text.
-    Content {
-        /// The delta.
-        content: String,
-    },
-    /// Token counts and cost (once, before `Done` or `Error`).
-    Usage {
-        /// Token counts.
-        usage: Usage,
-        /// Cost in the deployment currency.
-        cost: Money,
-        /// Currency code.
-        currency: String,
-    },
-    /// The reply ended.
-    Done {
-        /// Why it ended.
-        finish_reason: FinishReason,
-        /// Time from request to the end, in milliseconds.
-        response_time_ms: i64,
-    },
-    /// The upstream failed after the stream began. Always last.
-    Error {
-        /// Mapped code.
-        code: ErrorCode,
-        /// Safe message.
-        message: String,
-    },
-}
-
-/// A started streamed chat: its events, ending when the stream ends. Dropping the receiver
-/// stops the generation (recorded as `stopped`).
-#[derive(Debug)]
-pub struct DirectChatStream {
-    /// The events.
-    pub events: mpsc::Receiver<ChatEvent>,
-}
-
-fn new_id() -> String {
-    format!("chat-{}", crate::crypto::random_token(12))
 }
 
 fn check_text(field: &str, text: &str, max: usize) -> Result<()> {
@@ -303,98 +237,95 @@ fn check_input(input: &DirectChatInput) -> Result<()> {
     Ok(())
 }
 
-/// A resolved, validated call.
-struct Prepared {
-    user_id: Id,
-    rp: ResolvedProvider,
-    request: ChatRequest,
-    provider: CompletionProvider,
+impl From<&crate::generation::Served> for CompletionProvider {
+    fn from(s: &crate::generation::Served) -> CompletionProvider {
+        CompletionProvider {
+            id: s.provider_id,
+            slug: s.provider_slug.clone(),
+            kind: s.kind,
+        }
+    }
 }
 
-/// How a stream ended.
-enum Ending {
-    Complete(FinishReason),
-    Stopped,
-    Failed(Error),
+/// The `/chat` response id of a generation: `chat-` and the generation id's random part.
+pub fn chat_id(generation_id: &crate::generation::GenerationId) -> String {
+    let id = generation_id.as_str();
+    format!("chat-{}", id.strip_prefix("gen-").unwrap_or(id))
+}
+
+fn direct_chat_of(app: &App, reply: Reply, conversation_id: Option<Id>) -> DirectChat {
+    let model = if reply.response.model.is_empty() {
+        reply.served.model.clone()
+    } else {
+        reply.response.model
+    };
+    DirectChat {
+        id: chat_id(&reply.generation_id),
+        text: reply.response.content,
+        model,
+        provider: CompletionProvider::from(&reply.served),
+        usage: reply.billed.usage,
+        cost: reply.billed.cost,
+        currency: app.pricing().currency.clone(),
+        finish_reason: reply.finish_reason,
+        response_time_ms: reply.latency_ms,
+        created_at: time::now(),
+        conversation_id,
+    }
 }
 
 impl App {
-    async fn prepare_chat(&self, user_id: Id, input: DirectChatInput) -> Result<Prepared> {
+    /// A validated stateless chat as a plan for the engine.
+    async fn plan_chat(
+        &self,
+        user_id: Id,
+        input: DirectChatInput,
+        ctx: RequestContext,
+    ) -> Result<Plan> {
         check_input(&input)?;
         let turns = build_turns(&input)?;
-        let DirectSettings {
-            rp,
-            model,
-            max_tokens,
-            temperature,
-            system_prompt,
-        } = self
+        let call = self
             .resolve_direct(
                 user_id,
-                DirectRequest {
-                    provider_id: input.provider_id,
-                    model: input.model.as_deref(),
+                input.provider_id,
+                Layer {
+                    model: input.model,
                     max_tokens: input.max_tokens,
                     temperature: input.temperature,
                     system_prompt: input.system_prompt,
                 },
             )
             .await?;
+        let settings = call.settings;
         let mut messages = Vec::with_capacity(turns.len() + 1);
-        if let Some(sp) = system_prompt {
+        if let Some(sp) = settings.system_prompt {
             messages.push(ChatMessage::new(ChatRole::System, sp));
         }
         messages.extend(turns);
-        let provider = CompletionProvider {
-            id: rp.provider.id,
-            slug: rp.provider.slug.clone(),
-            kind: rp.provider.kind,
-        };
-        Ok(Prepared {
-            user_id,
-            rp,
+        Ok(Plan {
+            caller: Caller {
+                user_id,
+                api_key_id: ctx.api_key_id,
+            },
+            request_id: ctx.request_id,
             request: ChatRequest {
-                model,
+                model: settings.model,
                 messages,
-                max_tokens,
-                temperature,
+                max_tokens: settings.max_tokens,
+                temperature: settings.temperature,
                 ..ChatRequest::default()
             },
-            provider,
+            targets: call.targets,
+            deadline: None,
+            store: None,
         })
-    }
-
-    async fn record_chat(
-        &self,
-        ctx: &RequestContext,
-        p: &Prepared,
-        status: UsageStatus,
-        latency_ms: i64,
-        ttft_ms: Option<i64>,
-        billed: Billed,
-    ) {
-        let g = Generation {
-            request_id: &ctx.request_id,
-            user_id: p.user_id,
-            api_key_id: ctx.api_key_id,
-            provider_id: Some(p.provider.id),
-            provider_kind: p.provider.kind.as_str(),
-            conversation_id: None,
-            message_id: None,
-            model: &p.request.model,
-            status,
-            latency_ms,
-            ttft_ms,
-        };
-        self.record_usage(g, billed).await;
     }
 
     /// Answers a stateless chat for `user_id` in one piece.
     ///
     /// Resolution and defaults are those of [`App::complete`]; `system_prompt` is prepended
     /// as a system message; images go to the last user message as base64 `data:` URLs.
-    /// Usage: exactly one record under `ctx.request_id` (`success`, or `failed` with zero
-    /// tokens).
+    /// Usage: exactly one record (`success`, or `failed` with zero tokens).
     ///
     /// # Errors
     /// `validation_error` naming the field; `model_required`; `model_not_found`;
@@ -406,60 +337,15 @@ impl App {
         input: DirectChatInput,
         ctx: &RequestContext,
     ) -> Result<DirectChat> {
-        let started = Instant::now();
-        let p = self.prepare_chat(user_id, input).await?;
-        let reply = match self.chat_with_retries(&p.rp, &p.request).await {
-            Ok(r) => r,
-            Err(e) => {
-                let billed = self.settle_usage(&p.request.model, Some(Usage::default()), &[], "");
-                let latency_ms = started.elapsed().as_millis() as i64;
-                self.record_chat(ctx, &p, UsageStatus::Failed, latency_ms, None, billed)
-                    .await;
-                return Err(e.into());
-            }
-        };
-        let latency_ms = started.elapsed().as_millis() as i64;
-        let billed = self.settle_usage(
-            &p.request.model,
-            reply.usage,
-            &p.request.messages,
-            &reply.content,
-        );
-        self.record_chat(
-            ctx,
-            &p,
-            UsageStatus::Success,
-            latency_ms,
-            Some(latency_ms),
-            billed,
-        )
-        .await;
-        let model = if reply.model.is_empty() {
-            p.request.model.clone()
-        } else {
-            reply.model
-        };
-        Ok(DirectChat {
-            id: new_id(),
-            text: reply.content,
-            model,
-            provider: p.provider,
-            usage: billed.usage,
-            cost: billed.cost,
-            currency: self.pricing().currency.clone(),
-            finish_reason: reply.finish_reason.unwrap_or(FinishReason::Stop),
-            response_time_ms: latency_ms,
-            created_at: time::now(),
-            conversation_id: None,
-        })
+        let plan = self.plan_chat(user_id, input, ctx.clone()).await?;
+        let reply = self.generate(plan).await?;
+        Ok(direct_chat_of(self, reply, None))
     }
 
     /// Starts a streamed stateless chat for `user_id`. Resolves once the upstream sent its
-    /// first chunk (retries happen before that; a failure then is returned and recorded as
-    /// `failed`). The generation then runs on the app runtime, feeding
-    /// [`DirectChatStream::events`]; it records exactly one usage record when it ends —
-    /// `success`, `failed` (upstream error mid-stream, then an `Error` event), or `stopped`
-    /// (receiver dropped, or server shutdown) — and closes the upstream connection.
+    /// first chunk (a failure before that is returned and recorded as `failed`); the rest is
+    /// pulled as the stream is read. Exactly one usage record when it ends (`success`,
+    /// `failed`, or `stopped` when the stream is dropped or the server shuts down).
     ///
     /// # Errors
     /// As [`App::direct_chat`], for failures before the first chunk.
@@ -468,53 +354,9 @@ impl App {
         user_id: Id,
         input: DirectChatInput,
         ctx: RequestContext,
-    ) -> Result<DirectChatStream> {
-        let started = Instant::now();
-        let p = self.prepare_chat(user_id, input).await?;
-        let upstream = match self.stream_with_retries(&p.rp, &p.request).await {
-            Ok(s) => s,
-            Err(e) => {
-                let billed = self.settle_usage(&p.request.model, Some(Usage::default()), &[], "");
-                let latency_ms = started.elapsed().as_millis() as i64;
-                self.record_chat(&ctx, &p, UsageStatus::Failed, latency_ms, None, billed)
-                    .await;
-                return Err(e.into());
-            }
-        };
-        let (tx, rx) = mpsc::channel(64);
-        // Queued before the task runs, so it is always first.
-        let _ = tx.try_send(ChatEvent::Session {
-            id: new_id(),
-            model: p.request.model.clone(),
-            provider: p.provider.clone(),
-            conversation_id: None,
-        });
-        let idle =
-            p.rp.provider
-                .config
-                .timeout_s
-                .map(|s| Duration::from_secs(u64::from(s)))
-                .unwrap_or(self.config().default_provider_timeout);
-        let job = self
-            .clone()
-            .run_chat_stream(ctx, p, upstream, tx, started, idle);
-        let fut = self.inner.tasks.track_future(job);
-        self.inner.runtime.spawn(fut);
-        Ok(DirectChatStream { events: rx })
-    }
-
-    async fn provider_of(
-        &self,
-        user_id: Id,
-        provider_id: Option<Id>,
-    ) -> Result<CompletionProvider> {
-        let pid = provider_id.ok_or_else(|| Error::not_found("conversation"))?;
-        let rp = self.resolve_provider(user_id, pid).await?;
-        Ok(CompletionProvider {
-            id: rp.provider.id,
-            slug: rp.provider.slug.clone(),
-            kind: rp.provider.kind,
-        })
+    ) -> Result<GenerationStream> {
+        let plan = self.plan_chat(user_id, input, ctx).await?;
+        self.generate_stream(plan).await
     }
 
     /// Answers `/chat` attached to one of `user`'s conversations, in one piece: this is
@@ -530,59 +372,23 @@ impl App {
         input: AttachedChatInput,
         ctx: &RequestContext,
     ) -> Result<DirectChat> {
-        let started = Instant::now();
         let send = SendInput {
             content: input.message,
             system_prompt: None,
             max_tokens: input.max_tokens,
             temperature: input.temperature,
         };
-        let ex = self
-            .send_message(user, input.conversation_id, send, true, ctx)
+        let (exchange, reply) = self
+            .send_reply(user, input.conversation_id, send, true, ctx.clone())
             .await?;
-        let m = ex.assistant_message;
-        let provider = self.provider_of(user.id, m.provider_id).await?;
-        let estimated = serde_json::from_str::<serde_json::Value>(&m.metadata)
-            .ok()
-            .and_then(|v| v["tokens"]["estimated"].as_bool())
-            .unwrap_or(false);
-        let usage = Usage {
-            prompt_tokens: m
-                .prompt_tokens
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0),
-            completion_tokens: m
-                .completion_tokens
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0),
-            estimated,
-        };
-        let finish_reason = m
-            .finish_reason
-            .as_deref()
-            .and_then(|f| serde_json::from_value(serde_json::Value::from(f)).ok())
-            .unwrap_or(FinishReason::Stop);
-        Ok(DirectChat {
-            id: new_id(),
-            text: m.content,
-            model: m.model.unwrap_or_default(),
-            provider,
-            usage,
-            cost: Money(m.cost_nanos.unwrap_or(0)),
-            currency: self.pricing().currency.clone(),
-            finish_reason,
-            response_time_ms: m
-                .response_time_ms
-                .unwrap_or_else(|| started.elapsed().as_millis() as i64),
-            created_at: m.created_at,
-            conversation_id: Some(input.conversation_id),
-        })
+        let mut chat = direct_chat_of(self, reply, Some(input.conversation_id));
+        chat.created_at = exchange.assistant_message.created_at;
+        Ok(chat)
     }
 
     /// Streams `/chat` attached to one of `user`'s conversations: this is
-    /// [`App::stream_reply`] with the stored history as context, its events translated to
-    /// [`ChatEvent`]s (`Session` carrying the conversation id, `Content`…, `Usage`, then
-    /// `Done` or `Error`). Dropping the receiver stops the generation (stored as `stopped`).
+    /// [`App::stream_reply`] with the stored history as context. Dropping the stream stops
+    /// the generation (stored as `stopped`).
     ///
     /// # Errors
     /// As [`App::stream_reply`]: `not_found` (nothing stored), `validation_error`, `conflict`
@@ -592,162 +398,15 @@ impl App {
         user: &CurrentUser,
         input: AttachedChatInput,
         ctx: RequestContext,
-    ) -> Result<DirectChatStream> {
+    ) -> Result<GenerationStream> {
         let send = SendInput {
             content: input.message,
             system_prompt: None,
             max_tokens: input.max_tokens,
             temperature: input.temperature,
         };
-        let reply = self
-            .stream_reply(user, input.conversation_id, send, true, None, ctx)
-            .await?;
-        let (tx, rx) = mpsc::channel(64);
-        let job = self.clone().relay_reply(user.id, reply.events, tx);
-        let fut = self.inner.tasks.track_future(job);
-        self.inner.runtime.spawn(fut);
-        Ok(DirectChatStream { events: rx })
-    }
-
-    /// Translates a conversation reply's events into `/chat` events until either side ends.
-    async fn relay_reply(
-        self,
-        user_id: Id,
-        mut events: mpsc::Receiver<StreamEvent>,
-        tx: mpsc::Sender<ChatEvent>,
-    ) {
-        loop {
-            let next = tokio::select! {
-                _ = tx.closed() => return,
-                e = events.recv() => e,
-            };
-            let Some(event) = next else { return };
-            let out = match event {
-                StreamEvent::Start {
-                    conversation_id,
-                    model,
-                    provider_id,
-                    ..
-                } => match self.provider_of(user_id, Some(provider_id)).await {
-                    Ok(provider) => ChatEvent::Session {
-                        id: new_id(),
-                        model,
-                        provider,
-                        conversation_id: Some(conversation_id),
-                    },
-                    Err(e) => ChatEvent::Error {
-                        code: e.code,
-                        message: e.message,
-                    },
-                },
-                StreamEvent::Content { content } => ChatEvent::Content { content },
-                StreamEvent::Usage {
-                    prompt_tokens,
-                    completion_tokens,
-                    cost,
-                    estimated,
-                    ..
-                } => ChatEvent::Usage {
-                    usage: Usage {
-                        prompt_tokens,
-                        completion_tokens,
-                        estimated,
-                    },
-                    cost,
-                    currency: self.pricing().currency.clone(),
-                },
-                StreamEvent::Done {
-                    finish_reason,
-                    response_time_ms,
-                    ..
-                } => ChatEvent::Done {
-                    finish_reason,
-                    response_time_ms: i64::try_from(response_time_ms).unwrap_or(i64::MAX),
-                },
-                StreamEvent::Error { code, message, .. } => ChatEvent::Error { code, message },
-            };
-            if tx.send(out).await.is_err() {
-                return;
-            }
-        }
-    }
-
-    async fn run_chat_stream(
-        self,
-        ctx: RequestContext,
-        p: Prepared,
-        mut upstream: ChatStream,
-        tx: mpsc::Sender<ChatEvent>,
-        started: Instant,
-        idle: Duration,
-    ) {
-        let shutdown = self.inner.shutdown.clone();
-        let mut text = String::new();
-        let mut usage = None;
-        let mut finish_reason = None;
-        let mut ttft_ms = None;
-        let ending = loop {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break Ending::Stopped,
-                _ = tx.closed() => break Ending::Stopped,
-                next = tokio::time::timeout(idle, upstream.next()) => match next {
-                    Err(_) => break Ending::Failed(Error::new(ErrorCode::UpstreamTimeout, "upstream stalled mid-stream")),
-                    Ok(None) => match finish_reason {
-                        Some(r) => break Ending::Complete(r),
-                        None => break Ending::Failed(Error::new(ErrorCode::UpstreamUnavailable, "upstream ended the stream unexpectedly")),
-                    },
-                    Ok(Some(Err(e))) => break Ending::Failed(e.into()),
-                    Ok(Some(Ok(chunk))) => {
-                        if let Some(u) = chunk.usage {
-                            usage = Some(u);
-                        }
-                        if let Some(r) = chunk.finish_reason {
-                            finish_reason = Some(r);
-                        }
-                        if let Some(delta) = chunk.delta.filter(|d| !d.is_empty()) {
-                            ttft_ms.get_or_insert_with(|| started.elapsed().as_millis() as i64);
-                            text.push_str(&delta);
-                            if tx.send(ChatEvent::Content { content: delta }).await.is_err() {
-                                break Ending::Stopped;
-                            }
-                        }
-                    }
-                },
-            }
-        };
-        // Closing the upstream connection stops the vendor generating (and billing) tokens.
-        drop(upstream);
-        let latency_ms = started.elapsed().as_millis() as i64;
-        let billed = self.settle_usage(&p.request.model, usage, &p.request.messages, &text);
-        let (status, finish) = match &ending {
-            Ending::Complete(r) => (UsageStatus::Success, *r),
-            Ending::Stopped => (UsageStatus::Stopped, FinishReason::Stopped),
-            Ending::Failed(_) => (UsageStatus::Failed, FinishReason::Error),
-        };
-        self.record_chat(&ctx, &p, status, latency_ms, ttft_ms, billed)
-            .await;
-        if matches!(ending, Ending::Stopped) {
-            return;
-        }
-        let _ = tx
-            .send(ChatEvent::Usage {
-                usage: billed.usage,
-                cost: billed.cost,
-                currency: self.pricing().currency.clone(),
-            })
-            .await;
-        let last = match ending {
-            Ending::Failed(e) => ChatEvent::Error {
-                code: e.code,
-                message: e.message,
-            },
-            _ => ChatEvent::Done {
-                finish_reason: finish,
-                response_time_ms: latency_ms,
-            },
-        };
-        let _ = tx.send(last).await;
+        self.stream_reply(user, input.conversation_id, send, true, None, ctx)
+            .await
     }
 }
 

@@ -1,6 +1,6 @@
-//! Direct one-shot completions (`POST /api/v1/completions`: seed 000's completion with
-//! `from_cache`, seed 001's analyze/generate, seed 003's generate) and their exact response
-//! cache.
+//! Direct one-shot completions (`POST /api/v1/completions`: a prompt in, a text out, with
+//! `from_cache`; what the analyze and generate requests of the workspace API map to) and their
+//! exact response cache. Upstream calls go through the generation engine.
 //!
 //! The cache is an in-memory [`moka`] cache bounded by the bytes of what it holds
 //! ([`CoreConfig::completion_cache_max_bytes`](crate::CoreConfig)) with a time to live
@@ -15,18 +15,18 @@
 //! `success`, and **cost 0** — no upstream was asked, so nothing is owed.
 
 use crate::conversations::RequestContext;
-use crate::providers::ResolvedProvider;
-use crate::usage::{Billed, Generation};
+use crate::generation::bill::{Account, Settlement};
+use crate::generation::settings::Layer;
+use crate::generation::{Billed, Caller, GenerationId, Outcome, Plan};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{
-    ChatMessage, ChatRequest, ChatRole, ErrorCode, FinishReason, Id, Money, ProviderKind, Usage,
-    UsageStatus, time,
+    ChatMessage, ChatRequest, ChatRole, FinishReason, Id, Money, ProviderKind, Usage, time,
 };
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest prompt, in characters.
 pub const MAX_PROMPT_CHARS: usize = 1_000_000;
@@ -203,108 +203,9 @@ fn check_input(input: &CompletionInput) -> Result<()> {
     Ok(())
 }
 
-/// `model` as the vendor names it for provider `rp`: a `<slug>/` or `<kind>/` prefix naming
-/// that provider is dropped; anything else is kept whole (vendor ids may contain `/`).
-fn strip_prefix<'a>(rp: &ResolvedProvider, model: &'a str) -> &'a str {
-    match crate::gateway::split_model(model) {
-        Some((prefix, rest))
-            if prefix == rp.provider.slug || prefix == rp.provider.kind.as_str() =>
-        {
-            rest
-        }
-        _ => model,
-    }
-}
-
-/// The caller's choices for a direct call (`/completions`, `/chat`); `None` means omitted.
-pub(crate) struct DirectRequest<'a> {
-    pub(crate) provider_id: Option<Id>,
-    pub(crate) model: Option<&'a str>,
-    pub(crate) max_tokens: Option<i64>,
-    pub(crate) temperature: Option<f64>,
-    pub(crate) system_prompt: Option<String>,
-}
-
-/// A direct call's provider and effective settings.
-pub(crate) struct DirectSettings {
-    pub(crate) rp: ResolvedProvider,
-    pub(crate) model: String,
-    pub(crate) max_tokens: Option<u32>,
-    pub(crate) temperature: Option<f64>,
-    pub(crate) system_prompt: Option<String>,
-}
-
-impl App {
-    /// Resolves a direct call, shared by `/completions` and `/chat`. With `provider_id`, that
-    /// provider (usable by the caller) and `model` without a prefix naming it; else `model` is
-    /// required and resolved like the gateway (`"<provider slug or kind>/<model>"`). Omitted
-    /// settings come from the caller's default preference for the provider kind, then the
-    /// provider config (model: request, provider `default_model`, preference).
-    ///
-    /// # Errors
-    /// `model_required` (422 naming `model`); `model_not_found`; `provider_not_accessible`,
-    /// `provider_inactive`, `provider_key_missing`.
-    pub(crate) async fn resolve_direct(
-        &self,
-        user_id: Id,
-        req: DirectRequest<'_>,
-    ) -> Result<DirectSettings> {
-        let (rp, model_from_request) = match req.provider_id {
-            Some(pid) => {
-                let rp = self.resolve_provider(user_id, pid).await?;
-                let model = req.model.map(|m| strip_prefix(&rp, m.trim()).to_owned());
-                (rp, model)
-            }
-            None => {
-                let Some(name) = req.model else {
-                    return Err(Error {
-                        param: Some("model".into()),
-                        ..Error::new(
-                            ErrorCode::ModelRequired,
-                            "name a model (`<provider>/<model>`) or a provider_id",
-                        )
-                    });
-                };
-                let (rp, model) = self.resolve_model(user_id, name.trim()).await?;
-                (rp, Some(model))
-            }
-        };
-        let pref = self.default_preference(user_id, rp.provider.kind).await?;
-        let model = model_from_request
-            .or_else(|| rp.provider.config.default_model.clone())
-            .or_else(|| pref.as_ref().map(|p| p.model.clone()))
-            .ok_or_else(|| Error {
-                param: Some("model".into()),
-                ..Error::new(
-                    ErrorCode::ModelRequired,
-                    "no model given and the provider has no default model",
-                )
-            })?;
-        let max_tokens = req
-            .max_tokens
-            .or(pref.as_ref().and_then(|p| p.max_tokens))
-            .or(rp.provider.config.max_tokens.map(i64::from))
-            .and_then(|n| u32::try_from(n).ok());
-        let temperature = req
-            .temperature
-            .or(pref.as_ref().and_then(|p| p.temperature))
-            .or(rp.provider.config.temperature);
-        let system_prompt = req
-            .system_prompt
-            .or(pref.as_ref().and_then(|p| p.system_prompt.clone()))
-            .filter(|s| !s.trim().is_empty());
-        Ok(DirectSettings {
-            rp,
-            model,
-            max_tokens,
-            temperature,
-            system_prompt,
-        })
-    }
-}
-
-fn new_id() -> String {
-    format!("cmpl-{}", crate::crypto::random_token(12))
+fn completion_id(generation_id: &GenerationId) -> String {
+    let id = generation_id.as_str();
+    format!("cmpl-{}", id.strip_prefix("gen-").unwrap_or(id))
 }
 
 impl App {
@@ -312,16 +213,14 @@ impl App {
     /// and present.
     ///
     /// Resolution: with `provider_id`, that provider (it must be usable by the caller) and the
-    /// model from `model` (its `<provider>/` prefix dropped), else the provider's
-    /// `config.default_model`, else the caller's default preference for the provider kind.
-    /// Without `provider_id`, `model` is required and resolved like the gateway does
-    /// (`"<provider slug or kind>/<model>"`). Omitted `max_tokens`, `temperature` and
-    /// `system_prompt` come from the caller's default preference for the provider kind, then
-    /// (`max_tokens`, `temperature`) from the provider config.
+    /// model from `model` (its `<provider>/` prefix dropped); without it, `model` is required
+    /// and resolved like `/v1` (`"<provider slug or kind>/<model>"`). Omitted settings come
+    /// from the one resolver: the caller's default preference for the provider kind, then the
+    /// provider's config (`default_model`, `max_tokens`, `temperature`).
     ///
-    /// Usage: one record per call under `ctx.request_id`. Cache hits are recorded at zero cost
-    /// with the cached token counts (`estimated: false`, status `success`); upstream failures
-    /// with zero tokens and status `failed`.
+    /// Usage: one record per call. Cache hits are recorded at zero cost with the cached token
+    /// counts (`estimated: false`, status `success`); upstream failures with zero tokens and
+    /// status `failed`.
     ///
     /// # Errors
     /// `validation_error` naming the field; `model_required` when no model can be determined;
@@ -334,78 +233,75 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<Completion> {
         check_input(&input)?;
-        let started = Instant::now();
-        let DirectSettings {
-            rp,
-            model,
-            max_tokens,
-            temperature,
-            system_prompt,
-        } = self
+        let call = self
             .resolve_direct(
                 user_id,
-                DirectRequest {
-                    provider_id: input.provider_id,
-                    model: input.model.as_deref(),
+                input.provider_id,
+                Layer {
+                    model: input.model.clone(),
                     max_tokens: input.max_tokens,
                     temperature: input.temperature,
                     system_prompt: input.system_prompt.clone(),
                 },
             )
             .await?;
+        let settings = call.settings;
         let mut messages = Vec::with_capacity(2);
-        if let Some(sp) = &system_prompt {
+        if let Some(sp) = &settings.system_prompt {
             messages.push(ChatMessage::new(ChatRole::System, sp.clone()));
         }
         messages.push(ChatMessage::new(ChatRole::User, input.prompt.clone()));
         let request = ChatRequest {
-            model,
+            model: settings.model,
             messages,
-            max_tokens,
-            temperature,
+            max_tokens: settings.max_tokens,
+            temperature: settings.temperature,
             ..ChatRequest::default()
         };
-        let provider = CompletionProvider {
-            id: rp.provider.id,
-            slug: rp.provider.slug.clone(),
-            kind: rp.provider.kind,
-        };
-        let generation = |status, latency_ms| Generation {
-            request_id: &ctx.request_id,
+        let served = call.provider;
+        let provider = CompletionProvider::from(&served);
+        let caller = Caller {
             user_id,
             api_key_id: ctx.api_key_id,
-            provider_id: Some(provider.id),
-            provider_kind: provider.kind.as_str(),
-            conversation_id: None,
-            message_id: None,
-            model: &request.model,
-            status,
-            latency_ms,
-            ttft_ms: Some(latency_ms),
         };
 
-        let key = cacheable(input.cache, temperature)
+        let key = cacheable(input.cache, request.temperature)
             .then(|| cache_key(user_id, provider.id, &request, &input.prompt));
         if let Some(key) = &key
             && let Some(hit) = self.inner.completion_cache.entries.get(key)
         {
-            let latency_ms = started.elapsed().as_millis() as i64;
+            let generation_id = GenerationId::new();
+            let reservation = self.reserve(Account {
+                caller,
+                generation_id: generation_id.clone(),
+                request_id: ctx.request_id.clone(),
+                conversation_id: None,
+            })?;
+            let latency_ms = reservation.elapsed_ms();
             let usage = Usage {
                 estimated: false,
                 ..hit.usage
             };
+            // No upstream was asked, so nothing is owed.
             let billed = Billed {
                 usage,
                 cost: Money::ZERO,
                 price_known: true,
             };
-            self.record_usage(generation(UsageStatus::Success, latency_ms), billed)
+            reservation
+                .settle(Settlement {
+                    outcome: Outcome::Completed,
+                    served: Some(&served),
+                    billed,
+                    message_id: None,
+                    ttft_ms: Some(latency_ms),
+                })
                 .await;
             return Ok(Completion {
-                id: new_id(),
+                id: completion_id(&generation_id),
                 text: hit.text.clone(),
                 model: hit.model.clone(),
-                provider: provider.clone(),
+                provider,
                 usage,
                 cost: Money::ZERO,
                 currency: self.pricing().currency.clone(),
@@ -416,58 +312,49 @@ impl App {
             });
         }
 
-        let reply = match self.chat_with_retries(&rp, &request).await {
-            Ok(r) => r,
-            Err(e) => {
-                let billed = self.settle_usage(&request.model, Some(Usage::default()), &[], "");
-                self.record_usage(
-                    generation(UsageStatus::Failed, started.elapsed().as_millis() as i64),
-                    billed,
-                )
-                .await;
-                return Err(e.into());
-            }
-        };
-        let latency_ms = started.elapsed().as_millis() as i64;
-        let billed = self.settle_usage(
-            &request.model,
-            reply.usage,
-            &request.messages,
-            &reply.content,
-        );
-        self.record_usage(generation(UsageStatus::Success, latency_ms), billed)
-            .await;
-        let finish_reason = reply.finish_reason.unwrap_or(FinishReason::Stop);
-        let model = if reply.model.is_empty() {
-            request.model.clone()
+        let reply = self
+            .generate(Plan {
+                caller,
+                request_id: ctx.request_id.clone(),
+                request,
+                targets: call.targets,
+                deadline: None,
+                store: None,
+            })
+            .await?;
+        let model = if reply.response.model.is_empty() {
+            reply.served.model.clone()
         } else {
-            reply.model.clone()
+            reply.response.model.clone()
         };
         if let Some(key) = key
-            && matches!(finish_reason, FinishReason::Stop | FinishReason::Length)
-            && reply.tool_calls.is_empty()
+            && matches!(
+                reply.finish_reason,
+                FinishReason::Stop | FinishReason::Length
+            )
+            && reply.response.tool_calls.is_empty()
         {
             self.inner.completion_cache.entries.insert(
                 key,
                 Arc::new(CachedReply {
-                    text: reply.content.clone(),
+                    text: reply.response.content.clone(),
                     model: model.clone(),
-                    finish_reason,
-                    usage: billed.usage,
+                    finish_reason: reply.finish_reason,
+                    usage: reply.billed.usage,
                 }),
             );
         }
         Ok(Completion {
-            id: new_id(),
-            text: reply.content,
+            id: completion_id(&reply.generation_id),
+            text: reply.response.content,
             model,
             provider,
-            usage: billed.usage,
-            cost: billed.cost,
+            usage: reply.billed.usage,
+            cost: reply.billed.cost,
             currency: self.pricing().currency.clone(),
-            finish_reason,
+            finish_reason: reply.finish_reason,
             from_cache: false,
-            response_time_ms: latency_ms,
+            response_time_ms: reply.latency_ms,
             created_at: time::now(),
         })
     }

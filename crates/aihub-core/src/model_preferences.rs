@@ -49,7 +49,7 @@ pub struct ModelPreference {
 }
 
 impl ModelPreference {
-    fn from_row(row: ModelPreferenceRow) -> Result<Self> {
+    pub(crate) fn from_row(row: ModelPreferenceRow) -> Result<Self> {
         Ok(ModelPreference {
             provider_kind: ProviderKind::parse(&row.provider_kind).ok_or_else(|| {
                 Error::internal(format!(

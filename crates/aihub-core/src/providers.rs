@@ -47,7 +47,7 @@ pub struct Provider {
 }
 
 impl Provider {
-    fn from_row(row: &ProviderRow) -> Result<Provider> {
+    pub(crate) fn from_row(row: &ProviderRow) -> Result<Provider> {
         Ok(Provider {
             id: row.id,
             owner_id: row.owner_id,
@@ -230,7 +230,7 @@ fn valid_config(config: &ProviderConfig) -> Result<()> {
         ));
     }
     for f in &config.fallbacks {
-        if crate::gateway::split_model(f).is_none() {
+        if aihub_domain::ModelRef::parse(f).is_none() {
             return Err(Error::validation(
                 "config.fallbacks",
                 format!("fallback `{f}` must be `<provider slug or kind>/<model>`"),
@@ -602,7 +602,19 @@ impl App {
     /// `provider_inactive`; `provider_key_missing`; `unsafe_base_url` / `validation_error` from
     /// the adapter; `internal_error` when the stored key does not decrypt.
     pub(crate) fn client_for_row(&self, row: &ProviderRow) -> Result<ResolvedProvider> {
-        let provider = Provider::from_row(row)?;
+        self.client_for(Provider::from_row(row)?, row)
+    }
+
+    /// Like [`App::client_for_row`] for a provider already parsed from `row` (the route cache
+    /// keeps them parsed, so a warm request does not re-read the config JSON).
+    ///
+    /// # Errors
+    /// As [`App::client_for_row`].
+    pub(crate) fn client_for(
+        &self,
+        provider: Provider,
+        row: &ProviderRow,
+    ) -> Result<ResolvedProvider> {
         if !provider.is_active {
             return Err(Error::new(
                 ErrorCode::ProviderInactive,

@@ -1,77 +1,15 @@
-//! Running generations: the events a streamed reply emits, and the registry that lets
-//! `POST …/stream/stop` (or a client disconnect, or shutdown) end one.
+//! The conversation replies streaming in this process, one per conversation at most, so that
+//! `POST …/stream/stop` (or deleting the conversation) can end one and wait until its
+//! partial reply is stored.
+//!
+//! The registry is per process: with several replicas, a stop must reach the replica that
+//! runs the stream.
 
-use aihub_domain::{ErrorCode, FinishReason, Id, MessageStatus, Money};
+use aihub_domain::Id;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-
-/// One event of a native SSE reply stream (PRODUCT.md section 3: `data: {json}` lines whose
-/// `type` is `start`, `content`, `usage`, `done` or `error`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamEvent {
-    /// First event: the ids of what this stream writes.
-    Start {
-        /// Conversation.
-        conversation_id: Id,
-        /// The stored user message.
-        user_message_id: Id,
-        /// The assistant message being written.
-        assistant_message_id: Id,
-        /// Model answering.
-        model: String,
-        /// Provider answering.
-        provider_id: Id,
-    },
-    /// A piece of reply text.
-    Content {
-        /// The text delta.
-        content: String,
-    },
-    /// Token counts and cost of the reply (sent once, before `done` or `error`).
-    Usage {
-        /// Input tokens.
-        prompt_tokens: u32,
-        /// Output tokens.
-        completion_tokens: u32,
-        /// Both.
-        total_tokens: u32,
-        /// Cost in nano-units of the deployment currency.
-        cost: Money,
-        /// Counted locally because the vendor reported nothing.
-        estimated: bool,
-    },
-    /// The reply ended (completed, or stopped by the caller) and is stored.
-    Done {
-        /// The stored assistant message.
-        message_id: Id,
-        /// Why it ended.
-        finish_reason: FinishReason,
-        /// `complete` or `stopped`.
-        status: MessageStatus,
-        /// Input tokens.
-        prompt_tokens: u32,
-        /// Output tokens.
-        completion_tokens: u32,
-        /// Both.
-        total_tokens: u32,
-        /// Cost in nano-units.
-        cost: Money,
-        /// Time from request to the end, in milliseconds.
-        response_time_ms: u64,
-    },
-    /// The upstream failed after the stream began; the partial reply is stored as `failed`.
-    /// Always the last event.
-    Error {
-        /// Mapped code.
-        code: ErrorCode,
-        /// Safe message.
-        message: String,
-        /// The stored (partial) assistant message, if one was created.
-        message_id: Option<Id>,
-    },
-}
 
 struct ActiveStream {
     cancel: CancellationToken,

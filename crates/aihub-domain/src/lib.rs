@@ -20,9 +20,9 @@ pub use chat::{
 };
 pub use error::ErrorCode;
 pub use money::Money;
-pub use provider::{ModelInfo, ProviderConfig, ProviderKind, ProviderScope};
+pub use provider::{ModelInfo, ModelRef, ProviderConfig, ProviderKind, ProviderScope};
 pub use usage::UsageRecord;
 pub use user::Role;
 
-/// Database identity of every entity: a 64-bit integer (PRODUCT.md section 3).
+/// Database identity of every entity: a 64-bit integer.
 pub type Id = i64;

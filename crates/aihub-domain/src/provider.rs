@@ -144,3 +144,39 @@ pub struct ModelInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owned_by: Option<String>,
 }
+
+/// A public model name, `"<provider slug or kind>/<model>"`, split at the first `/`:
+/// `openrouter/x-ai/grok-beta` is provider `openrouter`, model `x-ai/grok-beta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelRef<'a> {
+    /// The provider slug or kind before the first `/`.
+    pub provider: &'a str,
+    /// The vendor's model id after it (may itself contain `/`).
+    pub model: &'a str,
+}
+
+impl<'a> ModelRef<'a> {
+    /// Splits `name`; `None` when there is no `/` or either side is empty (a bare model name).
+    pub fn parse(name: &'a str) -> Option<ModelRef<'a>> {
+        let (provider, model) = name.split_once('/')?;
+        (!provider.is_empty() && !model.is_empty()).then_some(ModelRef { provider, model })
+    }
+}
+
+#[cfg(test)]
+mod model_ref_tests {
+    use super::ModelRef;
+
+    #[test]
+    fn model_names_split_at_the_first_slash() {
+        let split = |n| ModelRef::parse(n).map(|r| (r.provider, r.model));
+        assert_eq!(split("openai/gpt-4o"), Some(("openai", "gpt-4o")));
+        assert_eq!(
+            split("openrouter/x-ai/grok-beta"),
+            Some(("openrouter", "x-ai/grok-beta"))
+        );
+        assert_eq!(split("gpt-4o"), None);
+        assert_eq!(split("/gpt-4o"), None);
+        assert_eq!(split("openai/"), None);
+    }
+}

@@ -1,13 +1,16 @@
-//! The usage record: one per billed generation (QUALITY.md R5).
+//! The usage record: exactly one per billed generation, whatever its outcome.
 
 use crate::{Id, Money, UsageStatus};
 use chrono::NaiveDateTime;
 
-/// One generation's accounting, written by the background usage writer. `request_id` is unique:
-/// writing the same record twice keeps one row.
+/// One generation's accounting, written by the background usage writer. `generation_id` is
+/// unique: writing the same record twice keeps one row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UsageRecord {
-    /// The request id (`X-Request-Id` or a generated UUID-like string); unique per record.
+    /// The generation billed (`gen-…`, minted by the generation engine); unique per record.
+    pub generation_id: String,
+    /// The HTTP request id that started it (`X-Request-Id` plus a unique suffix), for
+    /// correlation.
     pub request_id: String,
     /// Who is billed.
     pub user_id: Id,

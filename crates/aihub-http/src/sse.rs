@@ -1,13 +1,20 @@
-//! Native server-sent events: each [`StreamEvent`] becomes one `data: {json}\n\n` line whose
-//! `type` is `start`, `content`, `usage`, `done` or `error` (PRODUCT.md section 3).
+//! Server-sent events: one responder for every stream AI Hub sends, and the conversation
+//! stream's renderer.
+//!
+//! A generation's [`GenerationEvent`]s become SSE frames through a renderer per wire format:
+//! [`native`] here (`start`, `content`, `usage`, `done`/`error`), the OpenAI one in
+//! `routes/v1.rs` (`chat.completion.chunk`s and `[DONE]`) and `/chat`'s in `routes/chat.rs`
+//! (`session`, `content`, `usage`, `done`/`error`). The body ends right after the frame of the
+//! last event. When the client goes away actix drops the body, which drops the generation
+//! stream: the engine closes the upstream and stores and bills the partial reply.
 
-use actix_web::HttpResponse;
 use actix_web::http::header;
-use aihub_core::streams::StreamEvent;
-use bytes::Bytes;
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use aihub_core::generation::{Finished, GenerationEvent, GenerationStream, Outcome};
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
-use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 /// Documentation shape of one event (the union of all event fields).
@@ -48,103 +55,139 @@ pub struct StreamEventDoc {
     pub error: Option<serde_json::Value>,
 }
 
-/// The JSON of one event.
-pub fn event_json(e: &StreamEvent) -> serde_json::Value {
-    match e {
-        StreamEvent::Start {
-            conversation_id,
-            user_message_id,
-            assistant_message_id,
-            model,
-            provider_id,
-        } => json!({
-            "type": "start",
-            "conversation_id": conversation_id,
-            "user_message_id": user_message_id,
-            "message_id": assistant_message_id,
-            "assistant_message_id": assistant_message_id,
-            "model": model,
-            "provider_id": provider_id,
-        }),
-        StreamEvent::Content { content } => json!({"type": "content", "content": content}),
-        StreamEvent::Usage {
-            prompt_tokens,
-            completion_tokens,
-            total_tokens,
-            cost,
-            estimated,
-        } => json!({
-            "type": "usage",
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": total_tokens,
-            "cost": cost.as_units_f64(),
-            "cost_nanos": cost.nanos(),
-            "estimated": estimated,
-        }),
-        StreamEvent::Done {
-            message_id,
-            finish_reason,
-            status,
-            prompt_tokens,
-            completion_tokens,
-            total_tokens,
-            cost,
-            response_time_ms,
-        } => json!({
-            "type": "done",
-            "message_id": message_id,
-            "finish_reason": finish_reason.as_str(),
-            "status": status.as_str(),
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": total_tokens,
-            "cost": cost.as_units_f64(),
-            "cost_nanos": cost.nanos(),
-            "response_time_ms": response_time_ms,
-        }),
-        StreamEvent::Error {
-            code,
-            message,
-            message_id,
-        } => {
-            let (_, kind) = crate::error::status_and_type(*code);
-            json!({
-                "type": "error",
-                "message_id": message_id,
-                "error": {"type": kind, "code": code, "message": message},
-            })
-        }
+/// Appends one frame, `data: {json}\n\n`, to `buf`.
+pub fn put_frame(buf: &mut BytesMut, value: &impl Serialize) {
+    buf.put_slice(b"data: ");
+    if serde_json::to_writer((&mut *buf).writer(), value).is_err() {
+        buf.put_slice(b"{}");
     }
+    buf.put_slice(b"\n\n");
 }
 
-/// Frames one event: `data: {json}\n\n`.
-pub fn frame(e: &StreamEvent) -> Bytes {
-    Bytes::from(format!("data: {}\n\n", event_json(e)))
-}
-
-/// An SSE response fed by `events`. When the client goes away actix drops the body, the
-/// receiver closes, and the generation stops and stores its partial reply.
-pub fn response(events: mpsc::Receiver<StreamEvent>) -> HttpResponse {
-    response_after(None, events)
-}
-
-/// Like [`response`], but `first` (a JSON object with its own `type`, such as
-/// `{"type": "conversation", "conversation": {…}}`) is sent as the first event.
-pub fn response_after(
-    first: Option<serde_json::Value>,
-    events: mpsc::Receiver<StreamEvent>,
-) -> HttpResponse {
-    let head = first.map(|v| Ok::<_, actix_web::Error>(Bytes::from(format!("data: {v}\n\n"))));
-    let rest = futures_util::stream::unfold(events, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|e| (Ok::<_, actix_web::Error>(frame(&e)), rx))
+/// The streaming response of a generation: `head` (already framed) first, then each event as
+/// `render` frames it (an event it renders as nothing sends nothing). `res` may carry extra
+/// headers; the SSE ones are added here.
+pub fn respond<R>(
+    mut res: HttpResponseBuilder,
+    head: Option<Bytes>,
+    events: GenerationStream,
+    render: R,
+) -> HttpResponse
+where
+    R: FnMut(&GenerationEvent, &mut BytesMut) + 'static,
+{
+    struct State<R> {
+        head: Option<Bytes>,
+        events: GenerationStream,
+        render: R,
+    }
+    let state = State {
+        head,
+        events,
+        render,
+    };
+    let body = futures_util::stream::unfold(state, |mut st| async move {
+        if let Some(head) = st.head.take() {
+            return Some((Ok::<_, actix_web::Error>(head), st));
+        }
+        loop {
+            let event = st.events.next().await?;
+            let mut buf = BytesMut::with_capacity(256);
+            (st.render)(&event, &mut buf);
+            if !buf.is_empty() {
+                return Some((Ok(buf.freeze()), st));
+            }
+        }
     });
-    let body = futures_util::StreamExt::chain(futures_util::stream::iter(head), rest);
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+    res.insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(body)
+}
+
+/// Whether a finished generation is reported as an `error` event (a failure) rather than
+/// `done` (completed, stopped, or ended by shutdown: the partial reply is kept as `stopped`).
+pub fn is_failure(f: &Finished) -> bool {
+    matches!(
+        f.outcome,
+        Outcome::FailedAfterFirstByte | Outcome::FailedBeforeFirstByte
+    )
+}
+
+/// The conversation stream's renderer: `start` (ids), `content` for each text delta, then
+/// `usage` and `done` (`status` `complete` or `stopped`) or `error` (the partial reply is
+/// stored as `failed`).
+pub fn native(event: &GenerationEvent, buf: &mut BytesMut) {
+    match event {
+        GenerationEvent::Started(s) => {
+            let ids = s.conversation;
+            put_frame(
+                buf,
+                &json!({
+                    "type": "start",
+                    "conversation_id": ids.map(|c| c.conversation_id),
+                    "user_message_id": ids.map(|c| c.user_message_id),
+                    "message_id": ids.map(|c| c.assistant_message_id),
+                    "assistant_message_id": ids.map(|c| c.assistant_message_id),
+                    "model": s.served.model,
+                    "provider_id": s.served.provider_id,
+                }),
+            );
+        }
+        GenerationEvent::Delta(chunk) => {
+            if let Some(text) = chunk.delta.as_deref().filter(|t| !t.is_empty()) {
+                put_frame(buf, &json!({"type": "content", "content": text}));
+            }
+        }
+        GenerationEvent::Finished(f) => {
+            let u = f.billed.usage;
+            let cost = f.billed.cost;
+            put_frame(
+                buf,
+                &json!({
+                    "type": "usage",
+                    "prompt_tokens": u.prompt_tokens,
+                    "completion_tokens": u.completion_tokens,
+                    "total_tokens": u.total_tokens(),
+                    "cost": cost.as_units_f64(),
+                    "cost_nanos": cost.nanos(),
+                    "estimated": u.estimated,
+                }),
+            );
+            if is_failure(f) {
+                let error = f
+                    .error
+                    .clone()
+                    .unwrap_or(aihub_core::generation::StreamFailure {
+                        code: aihub_domain::ErrorCode::UpstreamUnavailable,
+                        message: "the upstream failed".into(),
+                    });
+                let (_, kind) = crate::error::status_and_type(error.code);
+                put_frame(
+                    buf,
+                    &json!({
+                        "type": "error",
+                        "message_id": f.message_id,
+                        "error": {"type": kind, "code": error.code, "message": error.message},
+                    }),
+                );
+            } else {
+                put_frame(
+                    buf,
+                    &json!({
+                        "type": "done",
+                        "message_id": f.message_id,
+                        "finish_reason": f.finish_reason.as_str(),
+                        "status": f.outcome.message_status().as_str(),
+                        "prompt_tokens": u.prompt_tokens,
+                        "completion_tokens": u.completion_tokens,
+                        "total_tokens": u.total_tokens(),
+                        "cost": cost.as_units_f64(),
+                        "cost_nanos": cost.nanos(),
+                        "response_time_ms": f.latency_ms,
+                    }),
+                );
+            }
+        }
+    }
 }

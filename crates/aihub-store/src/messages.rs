@@ -139,6 +139,29 @@ pub async fn finish(
     })?)
 }
 
+/// Deletes message `id` of conversation `conversation_id` (a reply placeholder whose
+/// generation never started); returns whether it existed. Callers refresh the conversation
+/// counters in the same transaction.
+///
+/// # Errors
+/// [`StoreError`] on query failure.
+pub async fn delete(
+    conn: &mut DbConn<'_>,
+    id: Id,
+    conversation_id: Id,
+) -> Result<bool, StoreError> {
+    let n = on_conn!(conn, |c| {
+        diesel::delete(
+            messages::table
+                .filter(messages::id.eq(id))
+                .filter(messages::conversation_id.eq(conversation_id)),
+        )
+        .execute(c)
+        .await
+    })?;
+    Ok(n > 0)
+}
+
 /// One page of a conversation's messages, oldest first, with the total. Callers check
 /// ownership of the conversation.
 ///

@@ -129,6 +129,7 @@ diesel::table! {
         latency_ms -> BigInt,
         ttft_ms -> Nullable<BigInt>,
         created_at -> Timestamp,
+        generation_id -> Nullable<Text>,
     }
 }
 

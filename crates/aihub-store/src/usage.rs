@@ -13,7 +13,7 @@ use diesel_async::RunQueryDsl;
 pub struct UsageRow {
     /// Id.
     pub id: Id,
-    /// Unique request id.
+    /// The HTTP request id (correlation).
     pub request_id: String,
     /// Billed account.
     pub user_id: Id,
@@ -51,11 +51,14 @@ pub struct UsageRow {
     pub ttft_ms: Option<i64>,
     /// End of the generation (UTC).
     pub created_at: NaiveDateTime,
+    /// The generation billed (unique; NULL on rows older than the column).
+    pub generation_id: Option<String>,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = usage_records)]
 struct NewUsage<'a> {
+    generation_id: &'a str,
     request_id: &'a str,
     user_id: Id,
     api_key_id: Option<Id>,
@@ -80,6 +83,7 @@ struct NewUsage<'a> {
 impl<'a> From<&'a UsageRecord> for NewUsage<'a> {
     fn from(r: &'a UsageRecord) -> Self {
         NewUsage {
+            generation_id: &r.generation_id,
             request_id: &r.request_id,
             user_id: r.user_id,
             api_key_id: r.api_key_id,
@@ -103,7 +107,7 @@ impl<'a> From<&'a UsageRecord> for NewUsage<'a> {
     }
 }
 
-/// Inserts a batch; a record whose `request_id` is already stored is skipped, so a retried
+/// Inserts a batch; a record whose `generation_id` is already stored is skipped, so a retried
 /// batch never doubles usage. Returns the number of new rows.
 ///
 /// # Errors
@@ -124,8 +128,7 @@ pub async fn insert_batch(
                     inserted += diesel::RunQueryDsl::execute(
                         diesel::insert_into(usage_records::table)
                             .values(NewUsage::from(record))
-                            .on_conflict(usage_records::request_id)
-                            .do_nothing(),
+                            .on_conflict_do_nothing(),
                         sqlite,
                     )?;
                 }
@@ -142,8 +145,7 @@ pub async fn insert_batch(
         inserted += on_conn!(conn, |c| {
             diesel::insert_into(usage_records::table)
                 .values(row)
-                .on_conflict(usage_records::request_id)
-                .do_nothing()
+                .on_conflict_do_nothing()
                 .execute(c)
                 .await
         })?;

@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 fn rec(i: usize) -> UsageRecord {
     UsageRecord {
+        generation_id: format!("gen-{i}"),
         request_id: format!("req-{i}"),
         user_id: 1,
         api_key_id: None,

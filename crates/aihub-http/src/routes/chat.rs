@@ -1,4 +1,4 @@
-//! `POST /api/v1/chat`: a stateless chat (seed 002's `/chat`), answered whole or, with
+//! `POST /api/v1/chat`: a stateless chat, answered whole or, with
 //! `stream: true`, as server-sent events `data: {json}\n\n` typed `session`, `content`,
 //! `usage`, `done` (or `error` after the stream began).
 
@@ -7,16 +7,17 @@ use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, ValidJson, call};
 use crate::middleware::RequestId;
 use crate::routes::completions::{CompletionProviderResponse, CompletionUsageResponse};
-use actix_web::http::header;
+use crate::sse;
 use actix_web::{HttpResponse, post, web};
 use aihub_core::chat::{
-    AttachedChatInput, ChatEvent, ChatImage, ChatTurn, DirectChat, DirectChatInput,
+    AttachedChatInput, ChatImage, ChatTurn, DirectChat, DirectChatInput, chat_id,
 };
 use aihub_core::completions::CompletionProvider;
 use aihub_core::conversations::RequestContext;
+use aihub_core::generation::GenerationEvent;
 use aihub_core::{App, Error};
 use aihub_domain::{FinishReason, Money, Usage};
-use bytes::Bytes;
+use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -77,7 +78,7 @@ pub struct ChatRequestBody {
     /// One of the caller's conversations to send `message` into (history as context; both
     /// messages stored there). The conversation decides provider, model and system prompt.
     pub conversation_id: Option<i64>,
-    /// Alias of `conversation_id` (seed 002); both given and different is 422.
+    /// Alias of `conversation_id`; both given and different is 422.
     pub session_id: Option<i64>,
 }
 
@@ -140,43 +141,53 @@ impl From<DirectChat> for ChatResponseBody {
     }
 }
 
-/// The JSON of one stream event.
-pub fn chat_event_json(e: ChatEvent) -> serde_json::Value {
-    match e {
-        ChatEvent::Session {
-            id,
-            model,
-            provider,
-            conversation_id,
-        } => {
-            let mut v = json!({"type": "session", "id": id, "model": model, "provider": provider_response(provider)});
-            if let Some(cid) = conversation_id {
-                v["conversation_id"] = json!(cid);
-                v["session_id"] = json!(cid);
+/// `/chat`'s stream renderer: `session` (id, model, provider, and the conversation when
+/// attached to one), `content` for each text delta, then `usage` and `done` or `error`.
+fn render(currency: String) -> impl FnMut(&GenerationEvent, &mut BytesMut) + 'static {
+    move |event, buf| match event {
+        GenerationEvent::Started(s) => {
+            let mut v = json!({
+                "type": "session",
+                "id": chat_id(&s.generation_id),
+                "model": s.served.model,
+                "provider": provider_response(CompletionProvider::from(&s.served)),
+            });
+            if let Some(c) = s.conversation {
+                v["conversation_id"] = json!(c.conversation_id);
+                v["session_id"] = json!(c.conversation_id);
             }
-            v
+            sse::put_frame(buf, &v);
         }
-        ChatEvent::Content { content } => json!({"type": "content", "content": content}),
-        ChatEvent::Usage {
-            usage,
-            cost,
-            currency,
-        } => {
-            let mut v = json!(usage_response(usage, cost, currency));
-            v["type"] = json!("usage");
-            v
+        GenerationEvent::Delta(chunk) => {
+            if let Some(text) = chunk.delta.as_deref().filter(|t| !t.is_empty()) {
+                sse::put_frame(buf, &json!({"type": "content", "content": text}));
+            }
         }
-        ChatEvent::Done {
-            finish_reason,
-            response_time_ms,
-        } => json!({
-            "type": "done",
-            "finish_reason": finish_reason,
-            "response_time_ms": response_time_ms,
-        }),
-        ChatEvent::Error { code, message } => {
-            let (_, kind) = crate::error::status_and_type(code);
-            json!({"type": "error", "error": {"type": kind, "code": code, "message": message}})
+        GenerationEvent::Finished(f) => {
+            let mut usage = json!(usage_response(
+                f.billed.usage,
+                f.billed.cost,
+                currency.clone()
+            ));
+            usage["type"] = json!("usage");
+            sse::put_frame(buf, &usage);
+            match f.error.as_ref().filter(|_| sse::is_failure(f)) {
+                Some(e) => {
+                    let (_, kind) = crate::error::status_and_type(e.code);
+                    sse::put_frame(
+                        buf,
+                        &json!({"type": "error", "error": {"type": kind, "code": e.code, "message": e.message}}),
+                    );
+                }
+                None => sse::put_frame(
+                    buf,
+                    &json!({
+                        "type": "done",
+                        "finish_reason": f.finish_reason,
+                        "response_time_ms": f.latency_ms,
+                    }),
+                ),
+            }
         }
     }
 }
@@ -222,11 +233,17 @@ pub async fn create_chat(
             .await?;
             return Ok(HttpResponse::Ok().json(ChatResponseBody::from(done)));
         }
-        let started = call(&app, move |app| async move {
+        let stream = call(&app, move |app| async move {
             app.attached_chat_stream(&user, attached, ctx).await
         })
         .await?;
-        return Ok(sse(started.events));
+        let currency = app.pricing().currency.clone();
+        return Ok(sse::respond(
+            HttpResponse::Ok(),
+            None,
+            stream,
+            render(currency),
+        ));
     }
     let input = DirectChatInput {
         message: b.message,
@@ -260,11 +277,17 @@ pub async fn create_chat(
         .await?;
         return Ok(HttpResponse::Ok().json(ChatResponseBody::from(done)));
     }
-    let started = call(&app, move |app| async move {
+    let stream = call(&app, move |app| async move {
         app.direct_chat_stream(user_id, input, ctx).await
     })
     .await?;
-    Ok(sse(started.events))
+    let currency = app.pricing().currency.clone();
+    Ok(sse::respond(
+        HttpResponse::Ok(),
+        None,
+        stream,
+        render(currency),
+    ))
 }
 
 /// Checks a body attached to conversation `cid`: only `message`, `max_tokens`,
@@ -302,18 +325,4 @@ fn attached_input(cid: i64, b: ChatRequestBody) -> Result<(AttachedChatInput, bo
         },
         b.stream,
     ))
-}
-
-fn sse(events: tokio::sync::mpsc::Receiver<ChatEvent>) -> HttpResponse {
-    let body = futures_util::stream::unfold(events, |mut rx| async move {
-        rx.recv().await.map(|e| {
-            let frame = Bytes::from(format!("data: {}\n\n", chat_event_json(e)));
-            (Ok::<_, actix_web::Error>(frame), rx)
-        })
-    });
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body)
 }

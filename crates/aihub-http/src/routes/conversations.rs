@@ -642,7 +642,7 @@ pub async fn stream_reply(
         .await
     })
     .await?;
-    Ok(sse::response(reply.events))
+    Ok(sse::respond(HttpResponse::Ok(), None, reply, sse::native))
 }
 
 /// Body of `POST /conversations/stream`: the create-conversation fields plus the first
@@ -730,11 +730,20 @@ pub async fn create_and_stream(
         Ok((conv, cats, reply))
     })
     .await?;
-    let first = serde_json::json!({
-        "type": "conversation",
-        "conversation": ConversationResponse::with_categories(&conv, &cats),
-    });
-    Ok(sse::response_after(Some(first), reply.events))
+    let mut head = bytes::BytesMut::new();
+    sse::put_frame(
+        &mut head,
+        &serde_json::json!({
+            "type": "conversation",
+            "conversation": ConversationResponse::with_categories(&conv, &cats),
+        }),
+    );
+    Ok(sse::respond(
+        HttpResponse::Ok(),
+        Some(head.freeze()),
+        reply,
+        sse::native,
+    ))
 }
 
 /// Stops the reply streaming in this conversation; the partial text is kept as `stopped`

@@ -14,19 +14,19 @@ use crate::api_key::ApiKeyAuth;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{ValidJson, call};
 use crate::middleware::RequestId;
-use actix_web::http::header;
+use crate::sse;
 use actix_web::{HttpResponse, HttpResponseBuilder, get, post, web};
 use aihub_core::adapters::openai::convert::{
     ChunkEncoder, InvalidField, chat_completion_to_wire, chat_request_from_wire,
     embeddings_request_from_wire, embeddings_to_wire, error_event, model_list_to_wire,
 };
 use aihub_core::adapters::openai::wire::{ChatCompletionRequest, EmbeddingsRequest};
-use aihub_core::gateway::{Caller, GatewayRequest, RateLimitStatus, StreamItem};
+use aihub_core::chat_completions::ChatCompletionInput;
+use aihub_core::generation::{Caller, GenerationEvent, Outcome};
 use aihub_core::keys::{ApiKeyPrincipal, Permission};
+use aihub_core::limits::RateStatus as RateLimitStatus;
 use aihub_core::{App, Error};
-use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
+use bytes::{BufMut, BytesMut};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Registers the `/v1` routes (inside the `/v1` scope).
@@ -123,7 +123,7 @@ pub async fn chat_completions(
         user_id: principal.user_id,
         api_key_id: Some(principal.key_id),
     };
-    let input = GatewayRequest {
+    let input = ChatCompletionInput {
         request: inbound.request,
         fallbacks,
         request_id: rid.unique.clone(),
@@ -135,12 +135,15 @@ pub async fn chat_completions(
         let encoder = ChunkEncoder::new(id, created, public_model, inbound.include_usage);
         let mut res = HttpResponse::Ok();
         rate_headers(&mut res, limit);
-        res.insert_header((header::CONTENT_TYPE, "text/event-stream"))
-            .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .insert_header(("X-Accel-Buffering", "no"))
-            .insert_header(("X-AIHub-Provider", stream.served.provider_slug.clone()))
-            .insert_header(("X-AIHub-Attempts", stream.served.attempts.to_string()));
-        return Ok(res.streaming(sse_body(stream.items, encoder)));
+        res.insert_header((
+            "X-AIHub-Provider",
+            stream.started.served.provider_slug.clone(),
+        ))
+        .insert_header((
+            "X-AIHub-Attempts",
+            stream.started.served.attempts.to_string(),
+        ));
+        return Ok(sse::respond(res, None, stream, openai_render(encoder)));
     }
     let (response, served) = app.chat_completion(caller, input).await?;
     let id = response
@@ -164,60 +167,25 @@ fn completion_id(request_id: &str) -> String {
         .collect()
 }
 
-struct SseState {
-    items: BoxStream<'static, StreamItem>,
-    encoder: ChunkEncoder,
-    done: bool,
-}
-
-/// The SSE body: each gateway chunk as `data: {chat.completion.chunk}` events, then
-/// `data: [DONE]`; a failure after the first chunk as one `data: {"error": …}` event (what
-/// OpenAI sends; the SDKs raise it) and no `[DONE]`. Dropping the body (client gone) drops
-/// the gateway stream, which closes the upstream and bills the partial reply.
-fn sse_body(
-    items: BoxStream<'static, StreamItem>,
-    encoder: ChunkEncoder,
-) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
-    let state = SseState {
-        items,
-        encoder,
-        done: false,
-    };
-    futures_util::stream::unfold(state, |mut st| async move {
-        if st.done {
-            return None;
-        }
-        let mut buf = BytesMut::with_capacity(256);
-        loop {
-            match st.items.next().await {
-                Some(StreamItem::Chunk(chunk)) => {
-                    for wire in st.encoder.encode(&chunk) {
-                        buf.put_slice(b"data: ");
-                        if serde_json::to_writer((&mut buf).writer(), &wire).is_err() {
-                            continue;
-                        }
-                        buf.put_slice(b"\n\n");
-                    }
-                    if !buf.is_empty() {
-                        return Some((Ok(buf.freeze()), st));
-                    }
-                }
-                Some(StreamItem::Error(e)) => {
-                    st.done = true;
-                    let (_, kind) = crate::error::status_and_type(e.code);
-                    let event = error_event(e.code.as_str(), &e.message, kind);
-                    buf.put_slice(b"data: ");
-                    let _ = serde_json::to_writer((&mut buf).writer(), &event);
-                    buf.put_slice(b"\n\n");
-                    return Some((Ok(buf.freeze()), st));
-                }
-                None => {
-                    st.done = true;
-                    return Some((Ok(Bytes::from_static(b"data: [DONE]\n\n")), st));
-                }
+/// The OpenAI stream renderer: each chunk as `data: {chat.completion.chunk}` events, then
+/// `data: [DONE]`; a failure after the first chunk (or shutdown) as one
+/// `data: {"error": …}` event (what OpenAI sends; the SDKs raise it) and no `[DONE]`.
+fn openai_render(mut encoder: ChunkEncoder) -> impl FnMut(&GenerationEvent, &mut BytesMut) {
+    move |event, buf| match event {
+        GenerationEvent::Started(_) => {}
+        GenerationEvent::Delta(chunk) => {
+            for wire in encoder.encode(chunk) {
+                sse::put_frame(buf, &wire);
             }
         }
-    })
+        GenerationEvent::Finished(f) => match (&f.error, f.outcome) {
+            (Some(e), Outcome::FailedAfterFirstByte | Outcome::ShutDown) => {
+                let (_, kind) = crate::error::status_and_type(e.code);
+                sse::put_frame(buf, &error_event(e.code.as_str(), &e.message, kind));
+            }
+            _ => buf.put_slice(b"data: [DONE]\n\n"),
+        },
+    }
 }
 
 /// Lists the models this key can reach (OpenAI `GET /v1/models`): for every provider the

@@ -282,8 +282,9 @@ async fn default_preference_fills_omitted_settings(app: TestApp) {
     let first = complete(&app, &admin, body.clone()).await;
     assert_eq!(first["from_cache"], false);
     let sent = fake.last_request_body().unwrap();
-    // The provider's default model wins over the preference's; the rest is the preference's.
-    assert_eq!(sent["model"], "gpt-4o-mini");
+    // One order for every setting: the preference comes before the provider's config, so the
+    // preference's model wins over the provider's `default_model`.
+    assert_eq!(sent["model"], "gpt-4o");
     assert_eq!(sent["max_tokens"], 50, "{sent}");
     assert_eq!(sent["temperature"], 0.0, "{sent}");
     assert_eq!(sent["messages"][0]["content"], "Answer in one line.");

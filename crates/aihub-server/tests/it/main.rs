@@ -14,6 +14,7 @@ mod context_window;
 mod conversation_ops;
 mod conversation_stream;
 mod conversations;
+mod engine;
 mod http;
 mod keys;
 mod llm;
