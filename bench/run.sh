@@ -1,32 +1,45 @@
 #!/usr/bin/env bash
-# AI Hub gateway overhead benchmark (issue 3 section 5; QUALITY.md P1-P4). `just bench` runs it.
+# AI Hub gateway overhead benchmark: what the gateway adds in front of an OpenAI-compatible
+# upstream, against calling the upstream directly and against a bare pass-through built from
+# the same stack (the floor). `just bench` runs it.
 #
 # What it does, in one run:
 #   1. installs `wrk` (Debian package) when missing; builds release `aihub` and the
-#      `aihub-bench` tools (`bench-upstream`, `bench-ttfb`);
+#      `aihub-bench` tools (`bench-upstream`, `bench-floor`, `bench-ttfb`);
 #   2. starts `bench-upstream`, a fast fake OpenAI upstream (431-byte `chat.completion`, or a
-#      9-event SSE stream), pinned to the load core, and the gateway pinned to the gateway core
-#      with one HTTP worker, a fresh SQLite data dir, AIHUB_LOG=warn and bcrypt cost 4;
+#      9-event SSE stream), pinned to the load core; `bench-floor`, a bare actix-web + reqwest
+#      pass-through to it (no auth, no parsing, no accounting), and the gateway, both pinned to
+#      the gateway core with one HTTP worker; the gateway with a fresh SQLite data dir,
+#      AIHUB_LOG=warn and bcrypt cost 4;
 #   3. registers an admin, creates an organization `openai_compatible` provider "Bench" for
-#      the upstream and a developer API key WITH a rate limit (100,000,000 requests/minute:
-#      the limiter runs on every request but never trips);
-#   4. for non-streaming (wrk, HTTP/1.1 keep-alive) and streaming (bench-ttfb: time to first
+#      the upstream, a second one "Bench slow" for its paced streams (`/slow/v1`), and a
+#      developer API key WITH a rate limit (100,000,000 requests/minute: the limiter runs on
+#      every request but never trips);
+#   4. opens STREAMS (1,000) streams through the gateway at once, each held open for
+#      STREAMS_HOLD_MS by the paced upstream, samples the gateway's RSS (VmRSS) and open file
+#      descriptors before and while they are open, and checks that every stream ended with
+#      `data: [DONE]` (none stalled);
+#   5. for non-streaming (wrk, HTTP/1.1 keep-alive) and streaming (bench-ttfb: time to first
 #      `data:` event and to the end of the stream) and each connection count, measures the
-#      upstream DIRECTLY, then AI Hub in front of it (same body, `model: bench/bench-model`,
-#      `Authorization: Bearer sk-aihub-...`), each after a short warm-up, load generators pinned
-#      to the load core; records the gateway's RSS (VmRSS) and CPU time (utime+stime) around
-#      each run;
-#   5. stops the gateway with SIGTERM (the usage writer flushes), counts the usage rows in its
-#      SQLite file (python3's sqlite3 module) against the requests the load tools reported;
-#   6. prints a table and writes docs/BENCHMARKS.md.
+#      upstream DIRECTLY, then the floor in front of it (same body), then AI Hub in front of it
+#      (`model: bench/bench-model`, `Authorization: Bearer sk-aihub-...`), one target after the
+#      other (the floor and the gateway share a core and never take load at the same time),
+#      each after a short warm-up, load generators pinned to the load core; records the floor's
+#      and the gateway's RSS (VmRSS) and CPU time (utime+stime) around each run;
+#   6. stops the floor; stops the gateway with SIGTERM (the usage writer flushes), counts the
+#      usage rows in its SQLite file (python3's sqlite3 module) against the requests the load
+#      tools reported through it;
+#   7. prints a table and writes docs/BENCHMARKS.md (bench/report.py).
 #
 # Environment (all optional):
 #   DURATION=10         seconds per measured run
 #   WARMUP=2            seconds of warm-up before each measured run (not measured)
 #   CONNECTIONS="1 16 64"
-#   GATEWAY_CORE=0      CPU the gateway is pinned to
+#   STREAMS=1000        streams held open at once for the memory phase (0: skip the phase)
+#   STREAMS_HOLD_MS=4000  how long each of those streams stays open (under 25,000)
+#   GATEWAY_CORE=0      CPU the gateway and the floor are pinned to
 #   LOAD_CORE=1         CPU the upstream and the load generators are pinned to
-#   UPSTREAM_PORT=9101  GATEWAY_PORT=9102
+#   UPSTREAM_PORT=9101  GATEWAY_PORT=9102  FLOOR_PORT=9103
 #   OUT=docs/BENCHMARKS.md   where the report goes ("-" : print only)
 #   SKIP_BUILD=1        use the release binaries already built
 #   KEEP_WORKDIR=1      keep the temp dir (gateway log, data dir, raw tool outputs)
@@ -41,10 +54,13 @@ set -euo pipefail
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-"1 16 64"}
+STREAMS=${STREAMS:-1000}
+STREAMS_HOLD_MS=${STREAMS_HOLD_MS:-4000}
 GATEWAY_CORE=${GATEWAY_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
 UPSTREAM_PORT=${UPSTREAM_PORT:-9101}
 GATEWAY_PORT=${GATEWAY_PORT:-9102}
+FLOOR_PORT=${FLOOR_PORT:-9103}
 OUT=${OUT:-docs/BENCHMARKS.md}
 SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP_WORKDIR=${KEEP_WORKDIR:-0}
@@ -65,11 +81,13 @@ die() {
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/aihub-bench.XXXXXX")
 UPSTREAM_PID=""
 GATEWAY_PID=""
+FLOOR_PID=""
+STREAMS_PID=""
 PERF_PID=""
 
 cleanup() {
     local rc=$?
-    for pid in $PERF_PID $GATEWAY_PID $UPSTREAM_PID; do
+    for pid in $PERF_PID $STREAMS_PID $GATEWAY_PID $FLOOR_PID $UPSTREAM_PID; do
         if kill -0 "$pid" 2>/dev/null; then
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -106,28 +124,37 @@ CORES=$(nproc)
 if ((CORES >= 2)); then
     PIN_GATEWAY=(taskset -c "$GATEWAY_CORE")
     PIN_LOAD=(taskset -c "$LOAD_CORE")
-    PINNING="gateway on CPU $GATEWAY_CORE; upstream and load generator on CPU $LOAD_CORE"
+    PINNING="gateway and floor on CPU $GATEWAY_CORE (measured one at a time); upstream and load generator on CPU $LOAD_CORE"
 else
     PIN_GATEWAY=()
     PIN_LOAD=()
-    PINNING="none (only one CPU): gateway, upstream and load generator share it"
+    PINNING="none (only one CPU): gateway, floor, upstream and load generator share it"
 fi
 
 if [[ $SKIP_BUILD != 1 ]]; then
     log "building release binaries (cargo build --release -p aihub-server -p aihub-bench)"
     cargo build --release -p aihub-server -p aihub-bench >&2
 fi
-for b in aihub bench-upstream bench-ttfb; do
+((STREAMS_HOLD_MS >= 8 && STREAMS_HOLD_MS < 25000)) ||
+    die "STREAMS_HOLD_MS must be 8..24999 (bench-ttfb gives up on a request after 30 s)"
+# The memory phase holds 2 sockets per stream in the gateway, 1 in the upstream and the client.
+NOFILE_NEEDED=$((2 * STREAMS + 1024))
+if (($(ulimit -n) < NOFILE_NEEDED)); then
+    ulimit -n "$NOFILE_NEEDED" 2>/dev/null || ulimit -n "$(ulimit -Hn)" ||
+        die "cannot raise the open files limit to $NOFILE_NEEDED (ulimit -n)"
+fi
+for b in aihub bench-upstream bench-floor bench-ttfb; do
     [[ -x $BIN/$b ]] || die "$BIN/$b is missing (build failed, or CARGO_TARGET_DIR differs)"
 done
 
 CURL=(curl -sS --noproxy '*' --max-time 10)
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-wait_http() { # url, what
-    local i
+wait_http() { # url, what[, any]: a 2xx answer, or with "any" any HTTP answer at all
+    local i fail=(-f)
+    [[ ${3:-} == any ]] && fail=()
     for i in $(seq 1 200); do
-        if "${CURL[@]}" -fo /dev/null "$1" 2>/dev/null; then return 0; fi
+        if "${CURL[@]}" "${fail[@]}" -o /dev/null "$1" 2>/dev/null; then return 0; fi
         sleep 0.05
     done
     die "$2 did not come up at $1"
@@ -143,14 +170,23 @@ cpu_ticks() { # utime + stime, in clock ticks
     echo $((${12} + ${13}))
 }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+open_fds() { local fds=("/proc/$1/fd/"*); echo "${#fds[@]}"; }
 CLK_TCK=$(getconf CLK_TCK)
 
-# --- start the upstream and the gateway ----------------------------------------------------
+# --- start the upstream, the floor and the gateway -------------------------------------------
 UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
 GATEWAY=http://127.0.0.1:$GATEWAY_PORT
-"${PIN_LOAD[@]}" "$BIN/bench-upstream" --port "$UPSTREAM_PORT" >"$WORK/upstream.log" 2>&1 &
+FLOOR=http://127.0.0.1:$FLOOR_PORT
+# A paced stream sends its 9 events 8 gaps apart: open for STREAMS_HOLD_MS in all.
+"${PIN_LOAD[@]}" "$BIN/bench-upstream" --port "$UPSTREAM_PORT" \
+    --slow-stream-ms $((STREAMS_HOLD_MS / 8)) >"$WORK/upstream.log" 2>&1 &
 UPSTREAM_PID=$!
 wait_http "$UPSTREAM/v1/models" "bench-upstream"
+
+"${PIN_GATEWAY[@]}" "$BIN/bench-floor" --port "$FLOOR_PORT" --workers 1 \
+    --upstream "$UPSTREAM/v1/chat/completions" >"$WORK/floor.log" 2>&1 &
+FLOOR_PID=$!
+wait_http "$FLOOR/v1/chat/completions" "bench-floor" any
 
 mkdir -p "$WORK/data"
 (
@@ -163,7 +199,7 @@ mkdir -p "$WORK/data"
 ) >"$WORK/gateway.log" 2>&1 &
 GATEWAY_PID=$!
 wait_http "$GATEWAY/health/ready" "the gateway"
-log "gateway pid $GATEWAY_PID, upstream pid $UPSTREAM_PID; $PINNING"
+log "gateway pid $GATEWAY_PID, floor pid $FLOOR_PID, upstream pid $UPSTREAM_PID; $PINNING"
 
 # --- account, provider, key ----------------------------------------------------------------
 TOKEN=$("${CURL[@]}" -f "$GATEWAY/api/v1/auth/register" -H 'content-type: application/json' \
@@ -175,6 +211,11 @@ PROVIDER_JSON=$("${CURL[@]}" "$GATEWAY/api/v1/providers" "${AUTH[@]}" -d "{
     \"api_key\": \"sk-bench-upstream\", \"base_url\": \"$UPSTREAM/v1\",
     \"config\": {\"default_model\": \"bench-model\"}}")
 SLUG=$(json_field slug <<<"$PROVIDER_JSON" 2>/dev/null) || die "creating the provider: $PROVIDER_JSON"
+SLOW_JSON=$("${CURL[@]}" "$GATEWAY/api/v1/providers" "${AUTH[@]}" -d "{
+    \"name\": \"Bench slow\", \"kind\": \"openai_compatible\", \"scope\": \"organization\",
+    \"api_key\": \"sk-bench-upstream\", \"base_url\": \"$UPSTREAM/slow/v1\",
+    \"config\": {\"default_model\": \"bench-model\"}}")
+SLOW_SLUG=$(json_field slug <<<"$SLOW_JSON" 2>/dev/null) || die "creating the slow provider: $SLOW_JSON"
 KEY_JSON=$("${CURL[@]}" "$GATEWAY/api/v1/keys" "${AUTH[@]}" \
     -d "{\"name\": \"bench\", \"rate_limit\": {\"requests_per_minute\": $RPM_LIMIT}}")
 KEY=$(json_field key <<<"$KEY_JSON" 2>/dev/null) || die "creating the API key: $KEY_JSON"
@@ -192,6 +233,10 @@ body bench-model false >"$WORK/direct-plain.json"
 body bench-model true >"$WORK/direct-stream.json"
 body "$MODEL" false >"$WORK/gateway-plain.json"
 body "$MODEL" true >"$WORK/gateway-stream.json"
+body "$SLOW_SLUG/bench-model" true >"$WORK/slow-stream.json"
+# The floor forwards the body as-is: it gets the upstream's own model name.
+cp "$WORK/direct-plain.json" "$WORK/floor-plain.json"
+cp "$WORK/direct-stream.json" "$WORK/floor-stream.json"
 
 wrk_script() { # bearer, body file
     cat <<EOF
@@ -208,9 +253,10 @@ end
 EOF
 }
 wrk_script sk-bench-upstream "$WORK/direct-plain.json" >"$WORK/direct.lua"
+wrk_script sk-bench-upstream "$WORK/floor-plain.json" >"$WORK/floor.lua"
 wrk_script "$KEY" "$WORK/gateway-plain.json" >"$WORK/gateway.lua"
 
-# --- sanity: both paths answer as expected ---------------------------------------------------
+# --- sanity: every path answers as expected ---------------------------------------------------
 check() { # what, expected substring, curl args... (ending in -o FILE)
     local what=$1 want=$2 status
     shift 2
@@ -219,9 +265,18 @@ check() { # what, expected substring, curl args... (ending in -o FILE)
     [[ $status == 200 && $(<"$file") == *"$want"* ]] ||
         die "$what: unexpected answer ($status): $(head -c 600 "$file")"
 }
-GW_REQUESTS=0 # requests sent to the gateway that should each write one usage row
-for target in direct gateway; do
-    if [[ $target == direct ]]; then url=$UPSTREAM bearer=sk-bench-upstream; else url=$GATEWAY bearer=$KEY; fi
+url_of() { # target
+    case $1 in
+        direct) echo "$UPSTREAM" ;;
+        floor) echo "$FLOOR" ;;
+        gateway) echo "$GATEWAY" ;;
+    esac
+}
+bearer_of() { # target (the upstream and the floor accept any key)
+    if [[ $1 == gateway ]]; then echo "$KEY"; else echo sk-bench-upstream; fi
+}
+for target in direct floor gateway; do
+    url=$(url_of "$target") bearer=$(bearer_of "$target")
     check "$target, non-streaming" '"chat.completion"' "$url/v1/chat/completions" \
         -H "authorization: Bearer $bearer" -H 'content-type: application/json' \
         --data-binary "@$WORK/$target-plain.json" -o "$WORK/$target-plain.reply"
@@ -229,7 +284,11 @@ for target in direct gateway; do
         -H "authorization: Bearer $bearer" -H 'content-type: application/json' \
         --data-binary "@$WORK/$target-stream.json" -o "$WORK/$target-stream.reply"
 done
-GW_REQUESTS=2
+GW_REQUESTS=2 # requests sent to the gateway that should each write one usage row
+for kind in plain stream; do
+    cmp -s "$WORK/direct-$kind.reply" "$WORK/floor-$kind.reply" ||
+        die "the floor changed the $kind reply: $(head -c 600 "$WORK/floor-$kind.reply")"
+done
 # Body sizes (bytes) of each reply, for the report.
 DIRECT_PLAIN_BYTES=$(wc -c <"$WORK/direct-plain.reply")
 DIRECT_STREAM_BYTES=$(wc -c <"$WORK/direct-stream.reply")
@@ -239,17 +298,62 @@ STREAM_EVENTS=$(grep -c '^data: ' "$WORK/direct-stream.reply")
 GATEWAY_STREAM_EVENTS=$(grep -c '^data: ' "$WORK/gateway-stream.reply")
 
 IDLE_RSS_KB=$(status_kb "$GATEWAY_PID" VmRSS)
-log "gateway idle RSS: ${IDLE_RSS_KB} kB; runs of ${DURATION}s (+${WARMUP}s warm-up) at connections: $CONNECTIONS"
+log "gateway idle RSS: ${IDLE_RSS_KB} kB"
+
+# --- memory per open stream -----------------------------------------------------------------
+# STREAMS connections each open one paced stream through the gateway at once (the first event
+# comes at once, the last STREAMS_HOLD_MS later); the gateway's RSS and open descriptors are
+# sampled until they all end. Done before the load runs, so the allocator's free lists from
+# those do not hide what the streams take.
+STREAMS_JSON=null
+if ((STREAMS > 0)); then
+    log "memory phase: $STREAMS streams through the gateway at once, each open ${STREAMS_HOLD_MS} ms"
+    STREAMS_RSS0_KB=$(status_kb "$GATEWAY_PID" VmRSS)
+    STREAMS_FDS0=$(open_fds "$GATEWAY_PID")
+    "${PIN_LOAD[@]}" "$BIN/bench-ttfb" --url "$GATEWAY/v1/chat/completions" \
+        --header "Authorization: Bearer $KEY" --header 'Content-Type: application/json' \
+        --body-file "$WORK/slow-stream.json" --connections "$STREAMS" \
+        --requests-per-connection 1 --duration-secs 60 >"$WORK/streams.json" &
+    STREAMS_PID=$!
+    peak_rss=$STREAMS_RSS0_KB peak_fds=$STREAMS_FDS0
+    while kill -0 "$STREAMS_PID" 2>/dev/null; do
+        rss=$(status_kb "$GATEWAY_PID" VmRSS) fds=$(open_fds "$GATEWAY_PID")
+        ((rss > peak_rss)) && peak_rss=$rss
+        ((fds > peak_fds)) && peak_fds=$fds
+        sleep 0.05
+    done
+    wait "$STREAMS_PID" || die "bench-ttfb failed in the memory phase: $(cat "$WORK/streams.json")"
+    STREAMS_PID=""
+    STREAMS_JSON=$(python3 - "$WORK/streams.json" <<PY
+import json, sys
+t = json.load(open(sys.argv[1]))
+print(json.dumps({
+    "streams": $STREAMS, "hold_ms": $STREAMS_HOLD_MS,
+    "rss_before_kb": $STREAMS_RSS0_KB, "rss_peak_kb": $peak_rss,
+    "rss_after_kb": $(status_kb "$GATEWAY_PID" VmRSS),
+    "fds_before": $STREAMS_FDS0, "fds_peak": $peak_fds,
+    "tool": t,
+}))
+PY
+)
+    finished=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["tool"]["requests"])' "$STREAMS_JSON")
+    GW_REQUESTS=$((GW_REQUESTS + finished))
+    if ((finished != STREAMS)); then
+        log "warning: only $finished of $STREAMS streams ended with data: [DONE]"
+    fi
+    log "  -> RSS ${STREAMS_RSS0_KB} kB before, ${peak_rss} kB peak; fds $STREAMS_FDS0 -> $peak_fds; $finished/$STREAMS streams finished"
+fi
+
+log "runs of ${DURATION}s (+${WARMUP}s warm-up) at connections: $CONNECTIONS"
 
 RESULTS=$WORK/results.jsonl
 LOADAVG_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$RESULTS"
 
-# One load run; prints the tool's JSON. mode: plain|stream; target: direct|gateway.
+# One load run; prints the tool's JSON. mode: plain|stream; target: direct|floor|gateway.
 load() { # mode target connections seconds
     local mode=$1 target=$2 c=$3 secs=$4 url out
-    if [[ $target == direct ]]; then url=$UPSTREAM; else url=$GATEWAY; fi
-    url=$url/v1/chat/completions
+    url=$(url_of "$target")/v1/chat/completions
     if [[ $mode == plain ]]; then
         out=$("${PIN_LOAD[@]}" wrk -t1 -c"$c" -d"${secs}s" --latency --timeout 10s \
             -s "$WORK/$target.lua" "$url")
@@ -258,10 +362,9 @@ load() { # mode target connections seconds
         line=$(grep '^BENCH_JSON ' <<<"$out" | tail -n 1) || die "wrk printed no result: $out"
         printf '%s\n' "${line#BENCH_JSON }"
     else
-        local bearer=sk-bench-upstream
-        [[ $target == gateway ]] && bearer=$KEY
         "${PIN_LOAD[@]}" "$BIN/bench-ttfb" --url "$url" \
-            --header "Authorization: Bearer $bearer" --header 'Content-Type: application/json' \
+            --header "Authorization: Bearer $(bearer_of "$target")" \
+            --header 'Content-Type: application/json' \
             --body-file "$WORK/$target-stream.json" --connections "$c" --duration-secs "$secs"
     fi
 }
@@ -280,25 +383,28 @@ if [[ $PROFILE == perf ]]; then
     PERF_PID=$!
 fi
 
+# The targets run one after the other: the floor and the gateway share the gateway core, and
+# only one of them takes load at a time (the other sits idle).
 for mode in plain stream; do
     for c in $CONNECTIONS; do
-        for target in direct gateway; do
+        for target in direct floor gateway; do
+            pid=""
+            [[ $target == floor ]] && pid=$FLOOR_PID
+            [[ $target == gateway ]] && pid=$GATEWAY_PID
             log "$mode, $c connection(s), $target"
             warm=$(load "$mode" "$target" "$c" "$WARMUP")
-            if [[ $target == gateway ]]; then
-                GW_REQUESTS=$((GW_REQUESTS + $(ok_requests "$warm")))
-                cpu0=$(cpu_ticks "$GATEWAY_PID")
-            fi
+            [[ $target == gateway ]] && GW_REQUESTS=$((GW_REQUESTS + $(ok_requests "$warm")))
+            [[ -n $pid ]] && cpu0=$(cpu_ticks "$pid")
             t0=$(date +%s.%N)
             res=$(load "$mode" "$target" "$c" "$DURATION")
             t1=$(date +%s.%N)
             cpu=null rss=null hwm=null
-            if [[ $target == gateway ]]; then
-                cpu=$(($(cpu_ticks "$GATEWAY_PID") - cpu0))
-                rss=$(status_kb "$GATEWAY_PID" VmRSS)
-                hwm=$(status_kb "$GATEWAY_PID" VmHWM)
-                GW_REQUESTS=$((GW_REQUESTS + $(ok_requests "$res")))
+            if [[ -n $pid ]]; then
+                cpu=$(($(cpu_ticks "$pid") - cpu0))
+                rss=$(status_kb "$pid" VmRSS)
+                hwm=$(status_kb "$pid" VmHWM)
             fi
+            [[ $target == gateway ]] && GW_REQUESTS=$((GW_REQUESTS + $(ok_requests "$res")))
             printf '{"mode":"%s","target":"%s","connections":%s,"wall_s":%s,"cpu_ticks":%s,"rss_kb":%s,"hwm_kb":%s,"tool":%s}\n' \
                 "$mode" "$target" "$c" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
                 "$cpu" "$rss" "$hwm" "$res" >>"$RESULTS"
@@ -318,7 +424,11 @@ if [[ -n $PERF_PID ]]; then
     KEEP_WORKDIR=1
 fi
 
-# --- stop the gateway; count usage rows ------------------------------------------------------
+# --- stop the floor and the gateway; count usage rows ----------------------------------------
+FLOOR_PEAK_RSS_KB=$(status_kb "$FLOOR_PID" VmHWM)
+kill "$FLOOR_PID"
+wait "$FLOOR_PID" 2>/dev/null || true
+FLOOR_PID=""
 FINAL_RSS_KB=$(status_kb "$GATEWAY_PID" VmRSS)
 PEAK_RSS_KB=$(status_kb "$GATEWAY_PID" VmHWM)
 kill -TERM "$GATEWAY_PID"
@@ -346,7 +456,7 @@ PY
 
 # --- report ----------------------------------------------------------------------------------
 export RESULTS CLK_TCK DURATION WARMUP CONNECTIONS PINNING CORES IDLE_RSS_KB FINAL_RSS_KB \
-    PEAK_RSS_KB USAGE_JSON GW_REQUESTS RPM_LIMIT OUT
+    PEAK_RSS_KB USAGE_JSON GW_REQUESTS RPM_LIMIT OUT STREAMS_JSON FLOOR_PEAK_RSS_KB
 export DIRECT_PLAIN_BYTES DIRECT_STREAM_BYTES GATEWAY_PLAIN_BYTES GATEWAY_STREAM_BYTES \
     STREAM_EVENTS GATEWAY_STREAM_EVENTS LOADAVG_BEFORE GIT_REV LOADAVG_AFTER
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -1,7 +1,9 @@
 //! `bench-ttfb`: a closed-loop HTTP/1.1 load client for streamed (SSE) replies.
 //!
 //! `--connections` tasks share one keep-alive `reqwest` client (one pooled connection each)
-//! and send the same POST back to back for `--duration-secs`. For every request it records
+//! and send the same POST back to back for `--duration-secs`, or until each has sent
+//! `--requests-per-connection` requests (`--requests-per-connection 1` opens exactly one
+//! request per connection, all at once: how the benchmark holds many streams open together). For every request it records
 //! the time to first byte (the first body chunk holding `data:`; for a body without any
 //! `data:`, the whole response time) and the time to the end of the body. A response counts
 //! as an error when the request fails, the status is not 2xx, or a `text/event-stream` body
@@ -45,6 +47,9 @@ struct Args {
     /// How long to send requests, in seconds (fractions allowed).
     #[arg(long, default_value_t = 10.0)]
     duration_secs: f64,
+    /// Stop each connection after this many requests (0: no limit, only the duration).
+    #[arg(long, default_value_t = 0)]
+    requests_per_connection: u64,
     /// Runtime worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -150,9 +155,12 @@ async fn worker(
     headers: HeaderMap,
     body: Bytes,
     deadline: Instant,
+    max_requests: u64,
 ) -> Samples {
     let mut s = Samples::default();
-    while Instant::now() < deadline {
+    let mut sent = 0u64;
+    while Instant::now() < deadline && (max_requests == 0 || sent < max_requests) {
+        sent += 1;
         match one(&client, &url, &headers, &body).await {
             Ok(Outcome::Ok { ttfb, total }) => {
                 s.ttfb.push(ttfb);
@@ -198,6 +206,7 @@ async fn run(args: Args) -> Result<serde_json::Value> {
             headers.clone(),
             body.clone(),
             deadline,
+            args.requests_per_connection,
         )));
     }
     let mut all = Samples::default();

@@ -6,15 +6,21 @@
 //!   [`aihub_bench::COMPLETION_BODY`], or when the body holds `"stream": true` the chunked
 //!   `text/event-stream` of [`aihub_bench::STREAM_EVENTS`] (role, five content chunks, finish,
 //!   usage, `[DONE]`), sent at once with no pacing;
+//! - `POST /slow/v1/chat/completions`: the same, except that a streamed reply is paced: the
+//!   first event at once, then one event every `--slow-stream-ms` (default 500), so the stream
+//!   stays open for 8 × that long. The benchmark points a second provider at `/slow/v1` to hold
+//!   many streams open through the gateway at once;
 //! - `GET /v1/models`: [`aihub_bench::MODELS_BODY`].
 //!
-//! Any API key is accepted. Usage: `bench-upstream --port 9101 [--host 127.0.0.1]`.
+//! Any API key is accepted. Usage: `bench-upstream --port 9101 [--host 127.0.0.1]
+//! [--slow-stream-ms 500]`.
 
 use actix_web::http::header;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use bytes::Bytes;
 use clap::Parser;
 use std::convert::Infallible;
+use std::time::Duration;
 
 /// Command line.
 #[derive(Debug, Parser)]
@@ -29,7 +35,14 @@ struct Args {
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Milliseconds between the events of a stream served under `/slow/v1`.
+    #[arg(long, default_value_t = 500)]
+    slow_stream_ms: u64,
 }
+
+/// The gap between the events of a slow stream.
+#[derive(Debug, Clone, Copy)]
+struct Pacing(Duration);
 
 async fn chat_completions(body: Bytes) -> HttpResponse {
     if aihub_bench::wants_stream(&body) {
@@ -47,6 +60,27 @@ async fn chat_completions(body: Bytes) -> HttpResponse {
     }
 }
 
+async fn slow_chat_completions(pacing: web::Data<Pacing>, body: Bytes) -> HttpResponse {
+    if !aihub_bench::wants_stream(&body) {
+        return chat_completions(body).await;
+    }
+    let gap = pacing.0;
+    let events = futures_util::stream::unfold(0usize, move |i| async move {
+        let event = aihub_bench::STREAM_EVENTS.get(i)?;
+        if i > 0 {
+            actix_web::rt::time::sleep(gap).await;
+        }
+        Some((
+            Ok::<Bytes, Infallible>(Bytes::from_static(event.as_bytes())),
+            i + 1,
+        ))
+    });
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .streaming(events)
+}
+
 async fn models() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))
@@ -56,10 +90,16 @@ async fn models() -> HttpResponse {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let addr = (args.host.clone(), args.port);
+    let pacing = web::Data::new(Pacing(Duration::from_millis(args.slow_stream_ms)));
     actix_web::rt::System::new().block_on(async move {
-        let server = HttpServer::new(|| {
+        let server = HttpServer::new(move || {
             App::new()
+                .app_data(pacing.clone())
                 .route("/v1/chat/completions", web::post().to(chat_completions))
+                .route(
+                    "/slow/v1/chat/completions",
+                    web::post().to(slow_chat_completions),
+                )
                 .route("/v1/models", web::get().to(models))
         })
         .on_connect(|conn, _| {
