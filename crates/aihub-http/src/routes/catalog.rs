@@ -427,7 +427,7 @@ pub struct TokenCountResponse {
     /// The model as the request named it.
     pub model: String,
     /// The number of tokens.
-    pub tokens: u32,
+    pub token_count: u32,
     /// `false` when the model's own tokenizer counted; `true` for an approximation.
     pub estimated: bool,
     /// The tiktoken encoding that counted: `o200k_base` or `cl100k_base` (for models without
@@ -482,7 +482,7 @@ pub async fn count_tokens(
     Ok(HttpResponse::Ok().json(TokenCountResponse {
         encoding: aihub_core::billing::encoding_name(&r.model),
         model: r.model,
-        tokens: r.count.tokens,
+        token_count: r.count.tokens,
         estimated: r.count.estimated,
     }))
 }
