@@ -1,5 +1,4 @@
-//! AI Hub's gateway overhead benchmark tools (issue 3 section 5; QUALITY.md P1–P4), driven by
-//! `bench/run.sh` (`just bench`):
+//! AI Hub's gateway overhead benchmark tools, driven by `bench/run.sh` (`just bench`):
 //!
 //! - `bench-upstream`: a fast fake OpenAI-wire upstream on one actix-web worker that answers
 //!   `POST /v1/chat/completions` with the fixed replies of this crate ([`COMPLETION_BODY`], or
@@ -21,7 +20,7 @@ pub const MODEL: &str = "bench-model";
 
 /// The non-streaming reply: a 431-byte OpenAI `chat.completion` object with `usage`
 /// (<https://platform.openai.com/docs/api-reference/chat/object>), the reply size the peer
-/// figures in issue 3 were measured with.
+/// figures quoted in `docs/BENCHMARKS.md` were measured with.
 pub const COMPLETION_BODY: &str = concat!(
     r#"{"id":"chatcmpl-bench001","object":"chat.completion","created":1700000000,"#,
     r#""model":"bench-model","system_fingerprint":"fp_bench","choices":[{"index":0,"#,

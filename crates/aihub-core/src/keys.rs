@@ -1,5 +1,4 @@
-//! Developer API keys (PRODUCT.md section 4, seeds 002 and 003; QUALITY.md S2, S8, P4):
-//! creation, management, and the one function that authenticates a key on the `/v1` API.
+//! Developer API keys: creation, management, and the one function that authenticates a key on the `/v1` API.
 //!
 //! - A secret is `sk-aihub-` + 43 base62 characters encoding 32 bytes from the operating
 //!   system's CSPRNG. It is shown once; only its SHA-256 (hex) and a display prefix are stored.

@@ -24,5 +24,5 @@ pub use provider::{ModelInfo, ProviderConfig, ProviderKind, ProviderScope};
 pub use usage::UsageRecord;
 pub use user::Role;
 
-/// Database identity of every entity: a 64-bit integer (PRODUCT.md section 3).
+/// Database identity of every entity: a 64-bit integer, also on the wire.
 pub type Id = i64;

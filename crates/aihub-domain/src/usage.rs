@@ -1,4 +1,5 @@
-//! The usage record: one per billed generation (QUALITY.md R5).
+//! The usage record: exactly one per billed generation, whether it succeeded, failed or was
+//! stopped.
 
 use crate::{Id, Money, UsageStatus};
 use chrono::NaiveDateTime;

@@ -3,7 +3,7 @@
 //! HTTP status or a transport failure onto a [`ProviderError`], and turning a response body
 //! into Server-Sent Events.
 //!
-//! Mapping follows PRODUCT.md section 3: 401/403 → `provider_key_invalid`, 402 and quota 429s →
+//! The mapping: 401/403 → `provider_key_invalid`, 402 and quota 429s →
 //! `upstream_billing`, 429 → `upstream_rate_limited` (with `Retry-After`), context-length 4xx →
 //! `context_length_exceeded`, 404 on a chat → `model_not_found`, 5xx → `upstream_unavailable`,
 //! timeouts → `upstream_timeout`. Messages are fixed sentences: an upstream body is never copied

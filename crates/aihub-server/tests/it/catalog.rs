@@ -92,7 +92,7 @@ async fn tokens_count_exact_and_estimated(app: TestApp) {
     let want = aihub_core::billing::count_text("gpt-4o", text);
     assert_eq!(b["token_count"], want.tokens, "{b}");
     assert_eq!(b["estimated"], false);
-    // Seed 000's body with `provider`.
+    // A `provider` field is accepted and ignored.
     let (s, b) = count(json!({"provider": "openai", "model": "gpt-4o", "text": text})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["token_count"], want.tokens);
@@ -249,7 +249,7 @@ async fn models_list_catalog_and_provider_models(app: TestApp) {
             .all(|m| m["provider_kind"] == "anthropic" && m["source"] == "catalog"),
         "{anthropic:?}"
     );
-    // Seed 002's `service` spelling.
+    // The `service` alias of `provider`.
     let (service, _) = all_models(&app, &admin, "service=anthropic").await;
     assert_eq!(service, anthropic);
     let (unknown, total) = all_models(&app, &admin, "provider=nobody").await;
