@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# AI Hub gateway overhead benchmark (issue 3 section 5; QUALITY.md P1-P4). `just bench` runs it.
+# AI Hub gateway overhead benchmark: what the gateway adds in front of an upstream, against
+# calling that upstream directly. `just bench` runs it.
 #
 # What it does, in one run:
 #   1. installs `wrk` (Debian package) when missing; builds release `aihub` and the
