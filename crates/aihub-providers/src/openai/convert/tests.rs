@@ -1,5 +1,12 @@
+use super::upstream::finish_reason_from_wire;
 use super::*;
-use serde_json::json;
+use crate::openai::wire::{ChatCompletion, ChatCompletionChunk, EmbeddingsResponse, ModelList};
+use aihub_domain::{
+    ChatChunk, ChatMessage, ChatRequest, ChatResponse, ChatRole, ContentPart, EmbeddingRequest,
+    EmbeddingResponse, ErrorCode, FinishReason, ImagePart, MessageContent, ModelInfo, ProviderKind,
+    ResponseFormat, ToolCall, ToolCallDelta, ToolChoice, ToolDefinition, Usage,
+};
+use serde_json::{Value, json};
 
 // ---- fixtures recorded from OpenAI's API reference ----
 
