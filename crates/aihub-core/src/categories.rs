@@ -1,4 +1,4 @@
-//! Categories (seed 000): a user's labels for conversations and prompt templates. Names are
+//! Categories: a user's labels for conversations and prompt templates. Names are
 //! unique per user; deleting a category leaves its conversations and prompts uncategorised.
 
 use crate::auth::CurrentUser;

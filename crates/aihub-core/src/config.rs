@@ -49,8 +49,8 @@ pub struct CoreConfig {
     pub completion_cache_max_bytes: u64,
 }
 
-/// How the gateway retries, times out and cools down providers (issue 3 section 4). Provider
-/// config (`max_retries`, `first_byte_timeout_s`, `timeout_s`) overrides per provider.
+/// How the gateway retries, times out and cools down providers (`docs/API-DESIGN.md`,
+/// "Routing" under the `/v1` API). Provider config (`max_retries`, `first_byte_timeout_s`, `timeout_s`) overrides per provider.
 #[derive(Debug, Clone)]
 pub struct RoutingConfig {
     /// Retries of a retryable failure before the first byte (default 2, so 3 attempts).

@@ -1,6 +1,5 @@
 //! Conversation operations beyond CRUD and generation: bulk delete/archive, message listing
-//! and manual messages, clearing history, per-user statistics and recent messages
-//! (seed 001 sessions, seed 000 threads).
+//! and manual messages, clearing history, per-user statistics and recent messages.
 
 use crate::auth::CurrentUser;
 use crate::conversations::{insert_message, not_found};
@@ -19,7 +18,7 @@ pub const MAX_BULK_IDS: usize = 1000;
 /// Most messages `recent_messages` returns.
 pub const MAX_RECENT: i64 = 100;
 
-/// Totals of the caller's conversations (seed 001 `GET /sessions/stats`).
+/// Totals of the caller's conversations (`GET /conversations/stats`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConversationStatsView {
     /// Stored counts.

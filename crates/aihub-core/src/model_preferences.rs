@@ -1,4 +1,4 @@
-//! Model preferences (seed 000 "model settings"): a user's saved model, token cap, temperature
+//! Model preferences: a user's saved model, token cap, temperature
 //! and system prompt per provider kind, with at most one default per kind.
 //!
 //! Switching the default is one transaction that locks the owner (so one user's switches run

@@ -1,4 +1,4 @@
-//! Prompt templates (seed 000): saved texts with `{name}` placeholders, optionally filed under
+//! Prompt templates: saved texts with `{name}` placeholders, optionally filed under
 //! one of the owner's categories, rendered with values on request ([`template`] holds the
 //! syntax). A template is checked on every write, so a stored one always parses.
 

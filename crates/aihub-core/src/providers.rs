@@ -292,7 +292,8 @@ fn valid_base_url(
 
 impl App {
     /// Creates a provider. `organization` scope is admin-only and may use private addresses;
-    /// a personal provider's base URL must be public (QUALITY.md S5).
+    /// a personal provider's base URL must be public, so no user can point the gateway at an
+    /// internal address.
     ///
     /// # Errors
     /// `permission_denied`; `validation_error`/`unsafe_base_url` naming the field; `conflict`

@@ -1,7 +1,7 @@
 //! The stable, machine-readable error vocabulary of the wire format.
 //!
 //! Every crate's error type maps onto one [`ErrorCode`]; `aihub-http` alone maps a code to an
-//! HTTP status and an error `type` (PRODUCT.md section 3), in one table.
+//! HTTP status and an error `type`, in one table (documented in `docs/API-DESIGN.md`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

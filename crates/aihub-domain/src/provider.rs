@@ -1,4 +1,4 @@
-//! Provider kinds, scopes and configuration (PRODUCT.md section 4 "Providers").
+//! Provider kinds, scopes and configuration.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,7 +50,7 @@ impl ProviderKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The vendor's public base URL, following its SDK's convention (PRODUCT.md section 7).
+    /// The vendor's public base URL, following its SDK's convention.
     /// `None` for `openai_compatible`, which has no public default and needs a `base_url`.
     pub fn default_base_url(self) -> Option<&'static str> {
         match self {

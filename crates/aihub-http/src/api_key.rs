@@ -1,5 +1,5 @@
 //! The one authentication path of the `/v1` API: [`ApiKeyAuth`], a developer API key from
-//! `Authorization: Bearer <key>` or `X-API-Key: <key>` (seed 003), resolved by
+//! `Authorization: Bearer <key>` or `X-API-Key: <key>` (either header, same key), resolved by
 //! [`App::authenticate_api_key`](aihub_core::App::authenticate_api_key).
 
 use crate::error::ApiError;
@@ -12,7 +12,7 @@ use aihub_domain::ErrorCode;
 use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
-/// The header seed 003 accepts a key in, besides `Authorization: Bearer`.
+/// The other header a key is accepted in, besides `Authorization: Bearer`.
 pub const X_API_KEY: &str = "x-api-key";
 
 /// The caller of a `/v1` request: a valid developer API key. Handlers check what it may do

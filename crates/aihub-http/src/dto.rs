@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
-/// Default and maximum page sizes (PRODUCT.md section 3).
+/// Page size when a list query names none.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// Largest accepted page size.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -38,7 +38,7 @@ pub struct ListResponse<T: ToSchema> {
     pub pagination: Pagination,
 }
 
-/// The page a list query asks for: `page`/`page_size` (default 1/20, max 100), or the seeds'
+/// The page a list query asks for: `page`/`page_size` (default 1/20, max 100), or
 /// `skip`/`limit`, which win when given.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PageParams {

@@ -1,5 +1,5 @@
 //! The one place that maps an [`ErrorCode`] to an HTTP status and error `type`, and renders the
-//! OpenAI-style error body of PRODUCT.md section 3:
+//! OpenAI-style error body every route answers on failure:
 //! `{"error": {"type", "code", "message", "param", "details"}, "request_id"}`.
 
 use actix_web::http::StatusCode;
@@ -176,7 +176,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statuses_follow_the_product_table() {
+    fn statuses_follow_the_documented_error_table() {
         assert_eq!(
             status_and_type(ErrorCode::ValidationError),
             (StatusCode::UNPROCESSABLE_ENTITY, "invalid_request_error")

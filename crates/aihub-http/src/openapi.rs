@@ -31,7 +31,7 @@ impl Modify for SecuritySchemes {
                 Scopes::new(),
             ))])),
         );
-        // Developer API keys on the `/v1` API: the same key either way (seed 003).
+        // Developer API keys on the `/v1` API, accepted in either header: the same key either way.
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(
@@ -73,7 +73,7 @@ impl Modify for SecuritySchemes {
         (name = "categories", description = "Labels for conversations and prompts"),
         (name = "prompts", description = "Prompt templates with {name} placeholders, and rendering them"),
         (name = "completions", description = "One-shot prompts with an exact response cache"),
-        (name = "chat", description = "Stateless direct chat with seed 002's typed stream"),
+        (name = "chat", description = "Stateless direct chat with a typed event stream (session, content, usage, done)"),
         (name = "system", description = "Health and readiness")
     ),
     components(schemas(crate::error::ErrorResponse))

@@ -24,7 +24,7 @@ pub trait ChatProvider: Send + Sync {
     /// One non-streaming chat completion.
     ///
     /// # Errors
-    /// A [`ProviderError`] with the mapped code (PRODUCT.md section 3).
+    /// A [`ProviderError`] with the mapped [`ErrorCode`].
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError>;
 
     /// A streaming chat completion. The returned future resolves once the upstream has answered

@@ -1,4 +1,4 @@
-//! `api_keys`: developer API keys (seeds 002, 003). Only the SHA-256 of a secret is stored
+//! `api_keys`: developer API keys for the `/v1` API. Only the SHA-256 of a secret is stored
 //! (`key_hash`, lower-case hex, unique), plus a short display `prefix`.
 
 use crate::schema::{api_keys, users};

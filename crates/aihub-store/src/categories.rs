@@ -1,4 +1,4 @@
-//! `categories`: a user's labels for conversations and prompt templates (seed 000).
+//! `categories`: a user's labels for conversations and prompt templates.
 //!
 //! Conversations and prompts point at a category with `category_id ... ON DELETE SET NULL`, so
 //! deleting a category leaves them uncategorised. Reads come with the number of conversations

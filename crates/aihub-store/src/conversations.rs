@@ -140,7 +140,7 @@ pub struct ConversationFilter {
     pub search_messages: bool,
 }
 
-/// Totals of one user's conversations (seed 001 `GET /sessions/stats`).
+/// Totals of one user's conversations (`GET /conversations/stats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConversationStats {
     /// Every conversation.

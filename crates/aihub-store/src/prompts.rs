@@ -1,4 +1,4 @@
-//! `prompts`: a user's prompt templates (seed 000), each optionally filed under one of their
+//! `prompts`: a user's prompt templates, each optionally filed under one of their
 //! categories. Reads carry the category's id, name and colour from a left join, so a page is
 //! one statement plus its total.
 

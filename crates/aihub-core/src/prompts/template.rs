@@ -1,5 +1,5 @@
-//! Prompt templates: `{name}` placeholders in plain text (seed 000's `{тема}`). Pure functions,
-//! no I/O.
+//! Prompt templates: `{name}` placeholders in plain text, in any script (`{тема}`). Pure
+//! functions, no I/O.
 //!
 //! The syntax:
 //! - `{name}` is a placeholder. `name` is 1–64 characters, each a Unicode letter or digit

@@ -1,4 +1,4 @@
-//! `/api/v1/auth/*` and `/api/v1/users/me`: accounts and sessions (seed 004 auth, seed 000 users).
+//! `/api/v1/auth/*` and `/api/v1/users/me`: accounts and sessions.
 
 use crate::dto::{double_option, ts};
 use crate::error::{ApiError, ApiResult, ErrorResponse};
@@ -287,7 +287,7 @@ pub async fn me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> 
     )))
 }
 
-/// The caller's account (seed 000's `/users/me`).
+/// The caller's account (the same as `GET /auth/me`).
 #[utoipa::path(tag = "users", operation_id = "get_me", security(("bearer" = []), ("oauth2" = [])),
     responses((status = 200, body = UserResponse), (status = 401, body = ErrorResponse)))]
 #[get("/users/me")]

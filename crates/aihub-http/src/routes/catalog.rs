@@ -1,5 +1,5 @@
-//! `/api/v1/models`, `/api/v1/services`, `/api/v1/pricing` (seed 002 models and services, the
-//! price list) and `/api/v1/tokens/count` (seed 000's token count).
+//! `/api/v1/models` (the model catalog), `/api/v1/services` (provider kinds), `/api/v1/pricing`
+//! (the price list) and `/api/v1/tokens/count` (local token counting).
 
 use crate::dto::{ListResponse, PageParams, pagination};
 use crate::error::{ApiError, ApiResult, ErrorResponse};
@@ -169,13 +169,13 @@ pub struct ModelListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style; wins over `page`).
+    /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
-    /// Rows to return (seed style; wins over `page_size`).
+    /// Rows to return (an alternative to `page_size`; wins over it when given).
     pub limit: Option<u32>,
     /// A provider kind (`openai`: catalog models of that vendor and models of the caller's
     /// providers of that kind) or one of the caller's provider slugs (that provider's models).
-    /// Seed 002's `service` is accepted as an alias.
+    /// `service` is accepted as an alias.
     #[serde(alias = "service")]
     pub provider: Option<String>,
     /// Only this category.
@@ -294,7 +294,7 @@ pub struct ServicesResponse {
     pub default: Option<ProviderKind>,
 }
 
-/// Lists every provider kind (seed 002's services): whether the caller has an active provider
+/// Lists every provider kind (a "service"): whether the caller has an active provider
 /// of it, its providers, its capabilities and its default model.
 ///
 /// Capabilities are what the kind's API supports through AI Hub: every kind has `chat`,
@@ -417,7 +417,7 @@ pub struct TokenCountRequest {
     pub text: Option<String>,
     /// Chat messages to count, with the per-message framing of chat models.
     pub messages: Option<Vec<TokenCountMessage>>,
-    /// Seed 000's provider name; accepted and ignored (the model picks the tokenizer).
+    /// A provider name; accepted for compatibility and ignored (the model picks the tokenizer).
     pub provider: Option<String>,
 }
 
@@ -427,7 +427,7 @@ pub struct TokenCountResponse {
     /// The model as the request named it.
     pub model: String,
     /// The number of tokens.
-    pub tokens: u32,
+    pub token_count: u32,
     /// `false` when the model's own tokenizer counted; `true` for an approximation.
     pub estimated: bool,
     /// The tiktoken encoding that counted: `o200k_base` or `cl100k_base` (for models without
@@ -482,7 +482,7 @@ pub async fn count_tokens(
     Ok(HttpResponse::Ok().json(TokenCountResponse {
         encoding: aihub_core::billing::encoding_name(&r.model),
         model: r.model,
-        tokens: r.count.tokens,
+        token_count: r.count.tokens,
         estimated: r.count.estimated,
     }))
 }

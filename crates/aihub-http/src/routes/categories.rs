@@ -1,4 +1,4 @@
-//! `/api/v1/categories`: a user's labels for conversations and prompts (seed 000 "categories").
+//! `/api/v1/categories`: a user's labels for conversations and prompts.
 
 use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
 use crate::error::{ApiResult, ErrorResponse};
@@ -90,9 +90,9 @@ pub struct CategoryListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style; wins over `page`).
+    /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
-    /// Rows to return (seed style; wins over `page_size`).
+    /// Rows to return (an alternative to `page_size`; wins over it when given).
     pub limit: Option<u32>,
     /// Case-insensitive substring of the name.
     pub search: Option<String>,
@@ -194,7 +194,7 @@ async fn do_update(
     Ok(HttpResponse::Ok().json(CategoryResponse::from(c)))
 }
 
-/// Updates one of the caller's categories (same partial semantics as PATCH; seed 000 uses PUT).
+/// Updates one of the caller's categories (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "categories", operation_id = "replace_category", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Category id")), request_body = UpdateCategoryRequest,
     responses((status = 200, body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/categories/{id}")]

@@ -1,4 +1,4 @@
-//! `/api/v1/keys`: developer API keys (seeds 002 and 003; PRODUCT.md section 4), and
+//! `/api/v1/keys`: developer API keys for the `/v1` API, and
 //! `GET /v1/key`, the calling key's own description (like OpenRouter's `GET /api/v1/key`,
 //! <https://openrouter.ai/docs/api-reference/api-keys/get-current-key>).
 //!
@@ -201,9 +201,9 @@ pub struct ApiKeyListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style; wins over `page`).
+    /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
-    /// Rows to return (seed style; wins over `page_size`).
+    /// Rows to return (an alternative to `page_size`; wins over it when given).
     pub limit: Option<u32>,
 }
 

@@ -1,5 +1,5 @@
-//! `/api/v1/model-preferences`: saved model settings per provider kind (seed 000 "model
-//! settings"), with one default per kind.
+//! `/api/v1/model-preferences`: saved model settings per provider kind, with one
+//! default per kind.
 
 use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
 use crate::error::{ApiResult, ErrorResponse};
@@ -57,8 +57,7 @@ impl From<ModelPreference> for ModelPreferenceResponse {
     }
 }
 
-/// Body of `POST /model-preferences`. Seed 000's `provider` is accepted as an alias of
-/// `provider_kind`.
+/// Body of `POST /model-preferences`. `provider` is accepted as an alias of `provider_kind`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateModelPreferenceRequest {
@@ -113,9 +112,9 @@ pub struct ModelPreferenceListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style; wins over `page`).
+    /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
-    /// Rows to return (seed style; wins over `page_size`).
+    /// Rows to return (an alternative to `page_size`; wins over it when given).
     pub limit: Option<u32>,
     /// Only this provider kind.
     #[serde(alias = "provider")]
@@ -243,7 +242,7 @@ async fn do_update(
     Ok(HttpResponse::Ok().json(ModelPreferenceResponse::from(p)))
 }
 
-/// Updates one of the caller's model preferences (partial, like PATCH; seed 000 uses PUT).
+/// Updates one of the caller's model preferences (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "model-preferences", operation_id = "replace_model_preference", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Model preference id")), request_body = UpdateModelPreferenceRequest,
     responses((status = 200, body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/model-preferences/{id}")]

@@ -1,5 +1,4 @@
-//! `/api/v1/prompts`: prompt templates with `{name}` placeholders, and rendering them (seed 000
-//! "prompts").
+//! `/api/v1/prompts`: prompt templates with `{name}` placeholders, and rendering them.
 
 use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
 use crate::error::{ApiResult, ErrorResponse};
@@ -125,9 +124,9 @@ pub struct PromptListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style; wins over `page`).
+    /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
-    /// Rows to return (seed style; wins over `page_size`).
+    /// Rows to return (an alternative to `page_size`; wins over it when given).
     pub limit: Option<u32>,
     /// Only prompts in this category.
     pub category_id: Option<i64>,
@@ -290,8 +289,7 @@ async fn do_update(
     Ok(HttpResponse::Ok().json(PromptResponse::from(p)))
 }
 
-/// Updates one of the caller's prompt templates (same partial semantics as PATCH; seed 000
-/// uses PUT).
+/// Updates one of the caller's prompt templates (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "prompts", operation_id = "replace_prompt", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Prompt id")), request_body = UpdatePromptRequest,
     responses((status = 200, body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/prompts/{id}")]

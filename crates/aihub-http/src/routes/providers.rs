@@ -1,4 +1,4 @@
-//! `/api/v1/providers`: upstream connections (seed 000 "API keys", seed 004 "providers").
+//! `/api/v1/providers`: upstream connections, each with its own vendor API key.
 
 use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
 use crate::error::{ApiResult, ErrorResponse};
@@ -67,8 +67,8 @@ impl From<Provider> for ProviderResponse {
     }
 }
 
-/// Body of `POST /providers`. Seed 004's `provider_type` and `api_base_url` are accepted as
-/// aliases of `kind` and `base_url`.
+/// Body of `POST /providers`. `provider_type` and `api_base_url` are accepted as aliases of
+/// `kind` and `base_url`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProviderRequest {
@@ -124,9 +124,9 @@ pub struct ProviderListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style; wins over `page`).
+    /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
-    /// Rows to return (seed style; wins over `page_size`).
+    /// Rows to return (an alternative to `page_size`; wins over it when given).
     pub limit: Option<u32>,
     /// Only this scope.
     pub scope: Option<ProviderScope>,
@@ -282,7 +282,7 @@ async fn do_update(
     Ok(HttpResponse::Ok().json(ProviderResponse::from(p)))
 }
 
-/// Updates a provider the caller owns (same partial semantics as PATCH, as in seed 004).
+/// Updates a provider the caller owns (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "providers", operation_id = "replace_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")), request_body = UpdateProviderRequest,
     responses((status = 200, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/providers/{id}")]
@@ -324,7 +324,8 @@ pub async fn delete_provider(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Calls the upstream's model list and reports ok or the mapped error (seed 001's key test).
+/// Tests the provider's key: calls the upstream's model list and reports ok or the mapped
+/// error.
 #[utoipa::path(tag = "providers", operation_id = "test_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")),
     responses((status = 200, body = ProviderTestResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[post("/providers/{id}/test")]

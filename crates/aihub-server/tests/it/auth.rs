@@ -1,4 +1,4 @@
-//! Accounts and sessions (PRODUCT section 4 "Auth and users"; QUALITY S3, S6, S7): register,
+//! Accounts and sessions: register,
 //! login (JSON and OAuth2 form), access tokens, refresh rotation with reuse detection, logout,
 //! profile and password changes, closed registration, login throttling.
 

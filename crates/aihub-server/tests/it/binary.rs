@@ -1,5 +1,5 @@
 //! The real `aihub` binary: it serves, and on SIGTERM lets a running stream finish, flushes
-//! usage and exits 0 (QUALITY.md R7).
+//! usage and exits 0, so a rolling restart loses neither replies nor usage records.
 
 use crate::streaming::SseReader;
 use aihub_testkit::fake_openai::{FakeBehavior, FakeOpenAi};

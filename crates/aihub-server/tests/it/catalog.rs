@@ -77,32 +77,32 @@ async fn tokens_count_exact_and_estimated(app: TestApp) {
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         b,
-        json!({"model": "gpt-4o", "tokens": 2, "estimated": false, "encoding": "o200k_base"})
+        json!({"model": "gpt-4o", "token_count": 2, "estimated": false, "encoding": "o200k_base"})
     );
     // A provider prefix is ignored for counting and echoed back.
     let (s, b) = count(json!({"model": "openai/gpt-4o", "text": "hello world"})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         b,
-        json!({"model": "openai/gpt-4o", "tokens": 2, "estimated": false, "encoding": "o200k_base"})
+        json!({"model": "openai/gpt-4o", "token_count": 2, "estimated": false, "encoding": "o200k_base"})
     );
     // A text where the two encodings differ is counted exactly as tiktoken does.
     let text = "Проанализируй текст Пушкина 'Евгений Онегин' и выдели основные темы произведения";
     let (_, b) = count(json!({"model": "gpt-4o", "text": text})).await;
     let want = aihub_core::billing::count_text("gpt-4o", text);
-    assert_eq!(b["tokens"], want.tokens, "{b}");
+    assert_eq!(b["token_count"], want.tokens, "{b}");
     assert_eq!(b["estimated"], false);
-    // Seed 000's body with `provider`.
+    // A `provider` field is accepted and ignored.
     let (s, b) = count(json!({"provider": "openai", "model": "gpt-4o", "text": text})).await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(b["tokens"], want.tokens);
+    assert_eq!(b["token_count"], want.tokens);
 
     // Messages: 3 framing + 1 role + 2 content + 3 reply priming.
     let (s, b) = count(json!({"model": "gpt-4o",
         "messages": [{"role": "user", "content": "hello world"}]}))
     .await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(b["tokens"], 9, "{b}");
+    assert_eq!(b["token_count"], 9, "{b}");
     assert_eq!(b["estimated"], false);
 
     // Models without a shippable tokenizer are approximated.
@@ -116,7 +116,7 @@ async fn tokens_count_exact_and_estimated(app: TestApp) {
         assert_eq!(s, 200, "{b}");
         assert_eq!(b["estimated"], true, "{model}: {b}");
         assert_eq!(b["encoding"], "cl100k_base", "the stand-in: {b}");
-        assert!(b["tokens"].as_u64().unwrap() > 0, "{b}");
+        assert!(b["token_count"].as_u64().unwrap() > 0, "{b}");
         assert_eq!(b["model"], model);
     }
     let (_, b) = count(json!({"model": "claude-3-5-haiku",
@@ -149,7 +149,7 @@ async fn tokens_count_exact_and_estimated(app: TestApp) {
     // An empty text is zero tokens.
     let (s, b) = count(json!({"model": "gpt-4o", "text": ""})).await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(b["tokens"], 0);
+    assert_eq!(b["token_count"], 0);
 
     let (s, b, _) = app
         .post(COUNT, None, json!({"model": "gpt-4o", "text": "hi"}))
@@ -249,7 +249,7 @@ async fn models_list_catalog_and_provider_models(app: TestApp) {
             .all(|m| m["provider_kind"] == "anthropic" && m["source"] == "catalog"),
         "{anthropic:?}"
     );
-    // Seed 002's `service` spelling.
+    // The `service` alias of `provider`.
     let (service, _) = all_models(&app, &admin, "service=anthropic").await;
     assert_eq!(service, anthropic);
     let (unknown, total) = all_models(&app, &admin, "provider=nobody").await;

@@ -133,7 +133,7 @@ async fn crud(app: TestApp) {
     assert_eq!(patched["name"], "Учебные проекты");
     assert_ne!(patched["updated_at"], created["updated_at"]);
 
-    // PUT with seed 000's body.
+    // PUT with a full body (PUT is partial, like PATCH).
     let (s, put, _) = app
         .put(
             &path(id),

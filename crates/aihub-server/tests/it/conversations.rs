@@ -32,7 +32,8 @@ pub(crate) async fn org_provider(app: &TestApp, admin: &TestUser, base_url: &str
     body["id"].as_i64().unwrap()
 }
 
-/// Grants organization provider `pid` to `user` (the distribute endpoint is a later issue).
+/// Grants organization provider `pid` to `user` directly in the database (no HTTP endpoint
+/// grants providers yet).
 pub(crate) async fn grant(app: &TestApp, pid: i64, user: &TestUser, admin: &TestUser) {
     let mut pooled = app.app.db().get().await.unwrap();
     let mut conn = pooled.conn();
@@ -166,7 +167,7 @@ async fn crud_filters_and_pagination(app: TestApp) {
         .collect();
     assert_eq!(titles, vec!["Plan a trip", "Python notes"]);
     assert_eq!(l["pagination"]["has_prev"], true);
-    // Seed-style skip/limit.
+    // `skip`/`limit` instead of `page`/`page_size`.
     let (_, l, _) = app
         .get("/api/v1/conversations?ordering=-title&skip=1&limit=1", t)
         .await;

@@ -1,4 +1,4 @@
-//! The HTTP layer (QUALITY S3, S9; PRODUCT section 3): the error format, `X-Request-Id`,
+//! The HTTP layer: the error format, `X-Request-Id`,
 //! the body limit, JSON errors naming the field, path ids, health and readiness, Swagger UI and
 //! the served OpenAPI document.
 
@@ -34,7 +34,7 @@ pub(crate) fn key_set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Asserts `reply` is an error in the format of PRODUCT section 3 with exactly these status,
+/// Asserts `reply` is an error in the OpenAI-style error format with exactly these status,
 /// `type`, `code` and `param`, a non-empty message, `details`, and a `request_id` equal to the
 /// `X-Request-Id` header. Returns the `error` object.
 pub(crate) fn assert_error(

@@ -1,4 +1,4 @@
-//! Developer API keys (PRODUCT section 4; QUALITY S2, S8, P4): the secret shown once and
+//! Developer API keys: the secret shown once and
 //! stored as SHA-256, Bearer and X-API-Key on `/v1`, revocation on the next request, expiry,
 //! IDOR, validation, `last_used_at` written off the request path, and permissions.
 

@@ -1,4 +1,4 @@
-//! Provider keys never reach the logs (QUALITY.md S4): with the production log filter at
+//! Provider keys never reach the logs: with the production log filter at
 //! `info`, the failing-key flows (the fake echoes the whole key in its 401 body and in a 5xx
 //! body) leave no trace of the key in anything logged.
 

@@ -116,7 +116,7 @@ async fn crud_round_trip(app: TestApp) {
     assert_eq!(s, 200, "{got}");
     assert_eq!(got, created);
 
-    // Seed 000's `provider` spelling; optional fields may be left out.
+    // The `provider` alias of `provider_kind`; optional fields may be left out.
     let minimal = create(
         &app,
         &alice,

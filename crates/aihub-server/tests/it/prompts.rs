@@ -57,7 +57,7 @@ async fn crud_with_variables_and_category(app: TestApp) {
     let cat_id = cat["id"].as_i64().unwrap();
     let other_cat = category_id(&app, &alice, "Научные исследования").await;
 
-    // Seed 000's prompt.
+    // A prompt with Cyrillic placeholders and a category.
     let created = new_prompt(
         &app,
         &alice,
@@ -124,7 +124,7 @@ async fn crud_with_variables_and_category(app: TestApp) {
     assert_eq!(cleared["description"], Value::Null);
     assert_eq!(cleared["title"], "Генерация идей для статьи");
 
-    // PUT with seed 000's full body.
+    // PUT with a full body (PUT is partial, like PATCH).
     let (s, put, _) = app
         .put(
             &path(id),

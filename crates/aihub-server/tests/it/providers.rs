@@ -1,5 +1,6 @@
-//! Providers: CRUD with masked keys, listing, validation, keys at rest (S3/S4), IDOR (S1),
-//! SSRF (S5), the key test and the available list.
+//! Providers: CRUD with masked keys, listing, validation and privileged fields, keys encrypted
+//! at rest, no access to other users' providers (IDOR), SSRF checks on base URLs, the key test
+//! and the available list.
 
 use aihub_core::crypto::{KeyCipher, mask_key, random_token};
 use aihub_core::domain::time;
@@ -206,24 +207,24 @@ async fn crud_masks_the_key(app: TestApp) {
         "{created}"
     );
 
-    // Seed 004's aliases.
-    let seed = create(
+    // `provider_type` and `api_base_url` are aliases of `kind` and `base_url`.
+    let aliased = create(
         &app,
         &alice,
         json!({
-            "name": "Seed style",
+            "name": "Aliased",
             "provider_type": "openai_compatible",
             "api_base_url": "https://llm.example.com/v1",
         }),
     )
     .await;
-    assert_eq!(seed["kind"], "openai_compatible");
-    assert_eq!(seed["base_url"], "https://llm.example.com/v1");
-    assert_eq!(seed["effective_base_url"], "https://llm.example.com/v1");
-    assert_eq!(seed["slug"], "seed-style");
-    assert_eq!(seed["api_key"], Value::Null);
-    assert_eq!(seed["has_api_key"], false);
-    assert_eq!(seed["config"], json!({}));
+    assert_eq!(aliased["kind"], "openai_compatible");
+    assert_eq!(aliased["base_url"], "https://llm.example.com/v1");
+    assert_eq!(aliased["effective_base_url"], "https://llm.example.com/v1");
+    assert_eq!(aliased["slug"], "aliased");
+    assert_eq!(aliased["api_key"], Value::Null);
+    assert_eq!(aliased["has_api_key"], false);
+    assert_eq!(aliased["config"], json!({}));
 
     // GET one.
     let (s, got, _) = app.get(&path(id), tok(&alice)).await;
@@ -452,7 +453,7 @@ async fn duplicate_slug_conflicts_per_owner(app: TestApp) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation and privileged fields (S3)
+// Validation and privileged fields: a caller cannot set what only the server decides
 
 async fn validation_names_the_field(app: TestApp) {
     let _admin = app.register("admin").await;
@@ -547,7 +548,7 @@ async fn validation_names_the_field(app: TestApp) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys at rest (S4)
+// Keys at rest: encrypted, and bound to their row
 
 async fn keys_are_encrypted_and_bound_to_their_row(app: TestApp) {
     let fake = FakeOpenAi::start(FakeBehavior::default());
@@ -680,7 +681,7 @@ async fn keys_are_encrypted_and_bound_to_their_row(app: TestApp) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// IDOR (S1)
+// IDOR: another user's provider answers exactly like a missing one
 
 /// Sends `method` to `path` as `user`.
 async fn call(app: &TestApp, method: &str, path: &str, user: &TestUser) -> (u16, Value) {
@@ -820,7 +821,7 @@ async fn granted_provider_is_usable_not_editable(app: TestApp) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SSRF (S5)
+// SSRF: base URLs are checked before the gateway connects to them
 
 async fn personal_base_urls_must_be_public(app: TestApp) {
     let fake = FakeOpenAi::start(FakeBehavior::default());
@@ -882,7 +883,7 @@ async fn personal_base_urls_must_be_public(app: TestApp) {
             );
         }
     }
-    // The same through the seed alias and through the `openai` kind.
+    // The same through the `provider_type`/`api_base_url` aliases and through the `openai` kind.
     let (s, b, _) = app
         .post(
             PROVIDERS,
