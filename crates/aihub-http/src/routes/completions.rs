@@ -1,6 +1,6 @@
 //! `POST /api/v1/completions`: a one-shot prompt with an optional system prompt, served from
-//! an exact response cache when allowed (seed 000 completion with `from_cache`, seed 001
-//! analyze/generate, seed 003 generate).
+//! an exact response cache when allowed (`from_cache`); the workspace's analyze and generate
+//! requests map here.
 
 use crate::dto::ts;
 use crate::error::{ApiResult, ErrorResponse};

@@ -1,5 +1,5 @@
-//! `/api/v1/conversations`: threads with replies sent whole or streamed over SSE, and stop
-//! (seed 000 threads, seed 001 sessions, seed 004 conversations).
+//! `/api/v1/conversations`: threads (also called sessions) with replies sent whole or
+//! streamed over SSE, and stop.
 
 use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
 use crate::error::{ApiResult, ErrorResponse};
@@ -128,7 +128,7 @@ pub struct ConversationResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The category shown with a conversation (seed 000).
+/// The category shown with a conversation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryRef {
     /// Id.
@@ -280,9 +280,9 @@ pub struct ConversationListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style).
+    /// Rows to skip (an alternative to `page`).
     pub skip: Option<u32>,
-    /// Rows to return (seed style).
+    /// Rows to return (an alternative to `page_size`).
     pub limit: Option<u32>,
     /// Only archived / not archived.
     pub is_archived: Option<bool>,
@@ -305,7 +305,7 @@ pub struct ConversationListQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
-    /// The message (seed 001's `message` is accepted too).
+    /// The message (`message` is accepted as an alias).
     #[serde(alias = "message")]
     pub content: String,
     /// Overrides the system prompt for this reply.
@@ -547,7 +547,7 @@ pub async fn patch_conversation(
     do_update(&app, user, id.0, body.0).await
 }
 
-/// Updates a conversation (partial, as PATCH; seed 000/004 use PUT).
+/// Updates a conversation (partial, as PATCH; PUT is accepted for the same update).
 #[utoipa::path(tag = "conversations", operation_id = "replace_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateConversationRequest,
     responses((status = 200, body = ConversationResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/conversations/{id}")]
@@ -821,9 +821,9 @@ pub struct MessageListQuery {
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
     pub page_size: Option<u32>,
-    /// Rows to skip (seed style).
+    /// Rows to skip (an alternative to `page`).
     pub skip: Option<u32>,
-    /// Rows to return (seed style).
+    /// Rows to return (an alternative to `page_size`).
     pub limit: Option<u32>,
 }
 
@@ -836,7 +836,7 @@ pub struct ClearResponse {
     pub deleted: usize,
 }
 
-/// Answer of `GET /conversations/stats` (seed 001), scoped to the caller.
+/// Answer of `GET /conversations/stats`, scoped to the caller.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationStatsResponse {
     /// Every conversation.
@@ -917,7 +917,7 @@ pub async fn bulk_archive(
     Ok(HttpResponse::Ok().json(BulkArchiveResponse { updated }))
 }
 
-/// Totals of your conversations and messages (seed 001 stats).
+/// Totals of your conversations and messages.
 #[utoipa::path(tag = "conversations", operation_id = "conversation_stats", security(("bearer" = []), ("oauth2" = [])),
     responses((status = 200, body = ConversationStatsResponse), (status = 401, body = ErrorResponse)))]
 #[get("/conversations/stats")]
