@@ -25,14 +25,18 @@
 //! ```
 
 use crate::fake_server::lock;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod errors;
+mod replies;
+
+use errors::{check_body, check_headers, mode_error};
+use replies::{Reply, stream_response};
 
 /// The `id` of every message the fake returns.
 pub const MESSAGE_ID: &str = "msg_01FakeXYZ0123456789";
@@ -249,119 +253,6 @@ fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> AnthropicBehavior 
     lock(&shared.behavior).clone()
 }
 
-/// Anthropic's error response: `{"type":"error","error":{"type","message"},"request_id"}`.
-fn error(status: u16, kind: &str, message: &str) -> HttpResponse {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status).json(json!({
-        "type": "error",
-        "error": {"type": kind, "message": message},
-        "request_id": "req_011CFakeRequestId"
-    }))
-}
-
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The real API's header checks: a key is required (401), and so is `anthropic-version`
-/// (400).
-fn check_headers(req: &HttpRequest) -> Option<HttpResponse> {
-    if header(req, "x-api-key").is_none_or(str::is_empty) {
-        return Some(error(
-            401,
-            "authentication_error",
-            "x-api-key header is required",
-        ));
-    }
-    if header(req, VERSION_HEADER).is_none_or(str::is_empty) {
-        return Some(error(
-            400,
-            "invalid_request_error",
-            "anthropic-version: header is required",
-        ));
-    }
-    None
-}
-
-/// The mode's HTTP error, or `None` for success and the stream-only modes.
-fn mode_error(mode: &AnthropicMode, req: &HttpRequest, model: &str) -> Option<HttpResponse> {
-    let response = match mode {
-        AnthropicMode::Ok | AnthropicMode::InBandError | AnthropicMode::CutOff => return None,
-        AnthropicMode::InvalidApiKey => {
-            let key = header(req, "x-api-key").unwrap_or("");
-            error(
-                401,
-                "authentication_error",
-                &format!("invalid x-api-key: {key}"),
-            )
-        }
-        &AnthropicMode::RateLimited { retry_after_secs } => {
-            let mut response = error(
-                429,
-                "rate_limit_error",
-                "This request would exceed the rate limit for your organization of 50 requests per minute.",
-            );
-            let headers = response.headers_mut();
-            for (name, value) in [
-                ("retry-after", retry_after_secs.to_string()),
-                ("anthropic-ratelimit-requests-limit", "50".to_owned()),
-                ("anthropic-ratelimit-requests-remaining", "0".to_owned()),
-            ] {
-                if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value) {
-                    headers.insert(
-                        actix_web::http::header::HeaderName::from_static(name),
-                        value,
-                    );
-                }
-            }
-            response
-        }
-        AnthropicMode::Overloaded => error(529, "overloaded_error", "Overloaded"),
-        AnthropicMode::CreditBalance => error(
-            400,
-            "invalid_request_error",
-            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
-        ),
-        AnthropicMode::PromptTooLong => error(
-            400,
-            "invalid_request_error",
-            "prompt is too long: 250000 tokens > 200000 maximum",
-        ),
-        AnthropicMode::NotFound => error(404, "not_found_error", &format!("model: {model}")),
-        AnthropicMode::ServerError => error(500, "api_error", "Internal server error"),
-    };
-    Some(response)
-}
-
-/// The real API's body checks the fake repeats: `max_tokens` is required and `messages` holds
-/// only `user` and `assistant` turns (a system prompt goes in the top-level `system`).
-fn check_body(request: &Value) -> Option<HttpResponse> {
-    if !request["max_tokens"].is_u64() {
-        return Some(error(
-            400,
-            "invalid_request_error",
-            "max_tokens: Field required",
-        ));
-    }
-    let Some(messages) = request["messages"].as_array() else {
-        return Some(error(
-            400,
-            "invalid_request_error",
-            "messages: Field required",
-        ));
-    };
-    for (i, message) in messages.iter().enumerate() {
-        if !matches!(message["role"].as_str(), Some("user" | "assistant")) {
-            return Some(error(
-                400,
-                "invalid_request_error",
-                &format!("messages.{i}.role: Input should be 'user' or 'assistant'"),
-            ));
-        }
-    }
-    None
-}
-
 async fn messages(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpResponse {
     let behavior = record(&shared, &req, &body);
     if let Some(refused) = check_headers(&req) {
@@ -426,183 +317,6 @@ async fn list_models(req: HttpRequest, shared: web::Data<Shared>) -> HttpRespons
         "first_id": behavior.models.first(),
         "last_id": behavior.models.last(),
     }))
-}
-
-/// One reply, rendered as a message object or as stream events.
-struct Reply<'a> {
-    behavior: &'a AnthropicBehavior,
-    model: &'a str,
-    /// `(tool name, input)` when the reply calls a tool.
-    tool: Option<(&'a str, &'a Value)>,
-}
-
-impl Reply<'_> {
-    fn stop_reason(&self) -> &'static str {
-        if self.tool.is_some() {
-            "tool_use"
-        } else {
-            "end_turn"
-        }
-    }
-
-    /// The documented `Message` object.
-    fn message(&self) -> Value {
-        let b = self.behavior;
-        let mut content = vec![json!({"type": "text", "text": b.reply_text()})];
-        if let Some((name, input)) = self.tool {
-            content
-                .push(json!({"type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": input}));
-        }
-        json!({
-            "id": MESSAGE_ID,
-            "type": "message",
-            "role": "assistant",
-            "model": self.model,
-            "content": content,
-            "stop_reason": self.stop_reason(),
-            "stop_sequence": null,
-            "usage": {
-                "input_tokens": b.input_tokens,
-                "cache_creation_input_tokens": b.cache_creation_input_tokens,
-                "cache_read_input_tokens": b.cache_read_input_tokens,
-                "output_tokens": b.output_tokens
-            }
-        })
-    }
-
-    /// The stream's events in the documented order: `message_start` (empty content, input
-    /// usage, `output_tokens: 1`), the text block (`content_block_start`, a `ping`, one
-    /// `text_delta` per piece, `content_block_stop`), the `tool_use` block when calling a tool
-    /// (its input JSON in two `input_json_delta` fragments), `message_delta` (stop reason and
-    /// cumulative `output_tokens`), `message_stop`. [`AnthropicMode::InBandError`] replaces
-    /// everything after the second text delta by an `error` event; [`AnthropicMode::CutOff`]
-    /// drops everything after the text block.
-    fn events(&self) -> Vec<Bytes> {
-        let b = self.behavior;
-        let event =
-            |name: &str, data: Value| Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
-        let mut events = vec![event(
-            "message_start",
-            json!({"type": "message_start", "message": {
-                "id": MESSAGE_ID,
-                "type": "message",
-                "role": "assistant",
-                "model": self.model,
-                "content": [],
-                "stop_reason": null,
-                "stop_sequence": null,
-                "usage": {
-                    "input_tokens": b.input_tokens,
-                    "cache_creation_input_tokens": b.cache_creation_input_tokens,
-                    "cache_read_input_tokens": b.cache_read_input_tokens,
-                    "output_tokens": 1
-                }
-            }}),
-        )];
-        events.push(event(
-            "content_block_start",
-            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        ));
-        events.push(event("ping", json!({"type": "ping"})));
-        for (i, piece) in b.pieces.iter().enumerate() {
-            if b.mode == AnthropicMode::InBandError && i == 2 {
-                break;
-            }
-            events.push(event(
-                "content_block_delta",
-                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}),
-            ));
-        }
-        if b.mode == AnthropicMode::InBandError {
-            events.push(event(
-                "error",
-                json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
-            ));
-            return events;
-        }
-        events.push(event(
-            "content_block_stop",
-            json!({"type": "content_block_stop", "index": 0}),
-        ));
-        if b.mode == AnthropicMode::CutOff {
-            return events;
-        }
-        if let Some((name, input)) = self.tool {
-            events.push(event(
-                "content_block_start",
-                json!({"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": {}}}),
-            ));
-            let json = input.to_string();
-            let mid = json.len() / 2;
-            let mid = (mid..json.len())
-                .find(|&i| json.is_char_boundary(i))
-                .unwrap_or(json.len());
-            for fragment in ["", &json[..mid], &json[mid..]] {
-                events.push(event(
-                    "content_block_delta",
-                    json!({"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": fragment}}),
-                ));
-            }
-            events.push(event(
-                "content_block_stop",
-                json!({"type": "content_block_stop", "index": 1}),
-            ));
-        }
-        events.push(event(
-            "message_delta",
-            json!({"type": "message_delta", "delta": {"stop_reason": self.stop_reason(), "stop_sequence": null}, "usage": {"output_tokens": b.output_tokens}}),
-        ));
-        events.push(event("message_stop", json!({"type": "message_stop"})));
-        events
-    }
-}
-
-/// Notes, when dropped, whether the stream it belongs to was sent in full.
-struct StreamGuard {
-    shared: Arc<Shared>,
-    completed: bool,
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        if self.completed {
-            self.shared
-                .rec
-                .streams_completed
-                .fetch_add(1, Ordering::SeqCst);
-        } else {
-            self.shared
-                .rec
-                .client_disconnected
-                .store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-fn stream_response(reply: &Reply<'_>, shared: Arc<Shared>) -> HttpResponse {
-    let events = reply.events().into_iter().enumerate();
-    let total = events.len();
-    let delay = reply.behavior.chunk_delay;
-    let guard = StreamGuard {
-        shared,
-        completed: false,
-    };
-    let body =
-        futures_util::stream::unfold((events, guard), move |(mut events, mut guard)| async move {
-            let (index, event) = events.next()?;
-            if index > 0 && !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            guard.completed = index + 1 == total;
-            Some((
-                Ok::<Bytes, std::convert::Infallible>(event),
-                (events, guard),
-            ))
-        });
-    HttpResponse::Ok()
-        .content_type("text/event-stream; charset=utf-8")
-        .insert_header(("cache-control", "no-cache"))
-        .streaming(body)
 }
 
 #[cfg(test)]

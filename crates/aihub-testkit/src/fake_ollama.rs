@@ -24,9 +24,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod errors;
+mod replies;
+
+use errors::{error_body, route_error, runtime_error};
+use replies::{final_object, stream_response};
 
 /// The `created_at` of every object the fake returns (from the documented examples).
 const CREATED_AT: &str = "2023-08-04T19:22:45.499127Z";
@@ -229,51 +234,6 @@ fn record(shared: &Shared, req: &HttpRequest, body: &[u8]) -> OllamaBehavior {
     lock(&shared.behavior).clone()
 }
 
-fn error_body(status: actix_web::http::StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message }))
-}
-
-/// The error every route answers before its own work: a missing key, or an error mode.
-fn route_error(behavior: &OllamaBehavior, req: &HttpRequest, model: &str) -> Option<HttpResponse> {
-    use actix_web::http::StatusCode;
-    if let Some(key) = &behavior.api_key {
-        let expected = format!("Bearer {key}");
-        let sent = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        if sent != Some(expected.as_str()) {
-            return Some(error_body(StatusCode::UNAUTHORIZED, "unauthorized"));
-        }
-    }
-    match &behavior.mode {
-        OllamaMode::ModelNotFound => Some(error_body(
-            StatusCode::NOT_FOUND,
-            &format!("model '{model}' not found, try pulling it first"),
-        )),
-        OllamaMode::ServerError => Some(error_body(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "model requires more system memory (12.1 GiB) than is available (8.0 GiB)",
-        )),
-        &OllamaMode::RateLimited { retry_after_secs } => Some(
-            HttpResponse::TooManyRequests()
-                .insert_header(("retry-after", retry_after_secs.to_string()))
-                .json(json!({"error": format!("too many requests for {model}, retry in {retry_after_secs}s")})),
-        ),
-        OllamaMode::Ok
-        | OllamaMode::ToolCall
-        | OllamaMode::MidStreamError
-        | OllamaMode::CutOff
-        | OllamaMode::Malformed => None,
-    }
-}
-
-/// The text of a mid-stream error line (quotes the model, so tests can prove it is not
-/// copied into errors).
-fn runtime_error(model: &str) -> String {
-    format!("an error was encountered while running the model {model}: unexpected EOF")
-}
-
 fn model_of(request: &Value) -> String {
     request["model"]
         .as_str()
@@ -305,142 +265,6 @@ async fn chat(req: HttpRequest, body: Bytes, shared: web::Data<Shared>) -> HttpR
             false,
         )),
     }
-}
-
-/// `message.tool_calls` of [`OllamaMode::ToolCall`], as documented.
-fn tool_calls() -> Value {
-    json!([{"function": {"name": "get_current_weather",
-        "arguments": {"format": "celsius", "location": "Paris, FR"}}}])
-}
-
-/// The final chat object: `done: true`, `done_reason`, counts and durations (nanoseconds).
-/// `content` is the whole reply when not streaming and empty at the end of a stream;
-/// `with_tool_calls` adds the documented tool call.
-fn final_object(
-    behavior: &OllamaBehavior,
-    model: &str,
-    content: &str,
-    with_tool_calls: bool,
-) -> Value {
-    let mut message = json!({"role": "assistant", "content": content});
-    if with_tool_calls {
-        message["tool_calls"] = tool_calls();
-    }
-    let mut object = json!({
-        "model": model,
-        "created_at": CREATED_AT,
-        "message": message,
-        "done_reason": "stop",
-        "done": true,
-        "total_duration": 4_883_583_458_u64,
-        "load_duration": 1_334_875,
-        "prompt_eval_duration": 342_546_000,
-        "eval_duration": 4_535_599_000_u64,
-    });
-    if let Some(n) = behavior.prompt_eval_count {
-        object["prompt_eval_count"] = json!(n);
-    }
-    if let Some(n) = behavior.eval_count {
-        object["eval_count"] = json!(n);
-    }
-    object
-}
-
-fn delta_line(model: &str, message: Value) -> Bytes {
-    let line = json!({"model": model, "created_at": CREATED_AT, "message": message, "done": false});
-    Bytes::from(format!("{line}\n"))
-}
-
-/// The NDJSON lines of a streamed reply for `behavior`. The final line is split in two
-/// writes (a client must join it). Returns the lines and whether the last is the `done` line.
-fn stream_lines(behavior: &OllamaBehavior, model: &str) -> (Vec<Bytes>, bool) {
-    let mut lines = Vec::new();
-    let pieces: &[String] = if behavior.mode == OllamaMode::Malformed {
-        &behavior.pieces[..behavior.pieces.len().min(1)]
-    } else {
-        &behavior.pieces
-    };
-    if behavior.mode == OllamaMode::ToolCall {
-        lines.push(delta_line(
-            model,
-            json!({"role": "assistant", "content": "", "tool_calls": tool_calls()}),
-        ));
-    } else {
-        for piece in pieces {
-            lines.push(delta_line(
-                model,
-                json!({"role": "assistant", "content": piece}),
-            ));
-        }
-    }
-    match behavior.mode {
-        OllamaMode::MidStreamError => {
-            let line = json!({"error": runtime_error(model)});
-            lines.push(Bytes::from(format!("{line}\n")));
-            (lines, false)
-        }
-        OllamaMode::CutOff => (lines, false),
-        OllamaMode::Malformed => {
-            lines.push(Bytes::from_static(b"data: {\"message\": oops\n"));
-            (lines, false)
-        }
-        _ => {
-            let last = format!("{}\n", final_object(behavior, model, "", false));
-            let (a, b) = last.split_at(last.len() / 2);
-            lines.push(Bytes::from(a.to_owned()));
-            lines.push(Bytes::from(b.to_owned()));
-            (lines, true)
-        }
-    }
-}
-
-/// Notes, when dropped, whether the stream it belongs to was sent in full.
-struct StreamGuard {
-    shared: Arc<Shared>,
-    /// The stream ends with the `done: true` line (not an error or a cut-off on purpose).
-    ends_done: bool,
-    /// Every line was handed over.
-    sent_all: bool,
-}
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        if !self.sent_all {
-            self.shared
-                .rec
-                .client_disconnected
-                .store(true, Ordering::SeqCst);
-        } else if self.ends_done {
-            self.shared
-                .rec
-                .streams_completed
-                .fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
-
-fn stream_response(behavior: &OllamaBehavior, model: &str, shared: Arc<Shared>) -> HttpResponse {
-    let (lines, ends_done) = stream_lines(behavior, model);
-    let total = lines.len();
-    let lines = lines.into_iter().enumerate();
-    let delay = behavior.chunk_delay;
-    let guard = StreamGuard {
-        shared,
-        ends_done,
-        sent_all: total == 0,
-    };
-    let body =
-        futures_util::stream::unfold((lines, guard), move |(mut lines, mut guard)| async move {
-            let (index, line) = lines.next()?;
-            if index > 0 && !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            guard.sent_all = index + 1 == total;
-            Some((Ok::<Bytes, std::convert::Infallible>(line), (lines, guard)))
-        });
-    HttpResponse::Ok()
-        .content_type("application/x-ndjson")
-        .streaming(body)
 }
 
 async fn tags(req: HttpRequest, shared: web::Data<Shared>) -> HttpResponse {

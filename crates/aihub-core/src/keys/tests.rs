@@ -1,4 +1,6 @@
+use super::secret::{base62, looks_like_secret};
 use super::*;
+use aihub_domain::Role;
 
 fn principal(permissions: Permissions) -> ApiKeyPrincipal {
     ApiKeyPrincipal {

@@ -1,3 +1,4 @@
+use super::replies::stream_events;
 use super::*;
 
 fn parsed(events: &[Bytes]) -> Vec<Value> {

@@ -1,3 +1,4 @@
+use super::replies::{stream_lines, tool_calls};
 use super::*;
 
 fn parse(lines: &[Bytes]) -> Vec<Value> {

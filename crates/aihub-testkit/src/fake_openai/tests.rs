@@ -1,3 +1,4 @@
+use super::replies::Step;
 use super::*;
 
 fn texts(events: &[Bytes]) -> Vec<String> {

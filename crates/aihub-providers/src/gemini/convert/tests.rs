@@ -1,5 +1,15 @@
+use super::errors::retry_delay;
+use super::reply::{StreamStep, finish_reason};
+use super::request::tool_config;
 use super::*;
-use crate::gemini::wire::ErrorBody;
+use crate::gemini::wire::{ErrorBody, GenerateContentResponse, Status};
+use crate::http::Op;
+use aihub_domain::{
+    ChatMessage, ChatRequest, ChatRole, ContentPart, FinishReason, ImagePart, MessageContent,
+    ResponseFormat, ToolCall, ToolChoice, ToolDefinition,
+};
+use serde_json::json;
+use std::time::Duration;
 
 fn response(fixture: &str) -> GenerateContentResponse {
     serde_json::from_str(fixture).expect("fixture parses")
