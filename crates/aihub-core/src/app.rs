@@ -37,6 +37,7 @@ pub(crate) struct Inner {
     pub(crate) api_keys: crate::keys::ApiKeys,
     pub(crate) completion_cache: crate::completions::CompletionCache,
     pub(crate) login_throttle: LoginThrottle,
+    pub(crate) sessions: crate::auth::SessionCache,
     pub(crate) dummy_hash: String,
     /// The multi-threaded runtime that owns background work (generations, the usage writer),
     /// so it outlives the HTTP workers during shutdown.
@@ -90,6 +91,7 @@ impl App {
                     config.completion_cache_max_bytes,
                 ),
                 login_throttle: LoginThrottle::default(),
+                sessions: crate::auth::SessionCache::new(config.session_cache_ttl),
                 dummy_hash,
                 runtime: tokio::runtime::Handle::current(),
                 tasks: TaskTracker::new(),

@@ -411,6 +411,38 @@ impl App {
     /// `token_expired`; `invalid_token` for anything else wrong (bad signature, `alg: none`,
     /// revoked session, deactivated account).
     pub async fn authenticate(&self, token: &str) -> Result<CurrentUser> {
+        let (user_id, session_id) = self.verify_access_token(token)?;
+        if let Some(user) = self.inner.sessions.get(user_id, session_id) {
+            return Ok(user);
+        }
+        let mut pooled = self.db().get().await?;
+        let mut conn = pooled.conn();
+        let user = sessions::active_user(&mut conn, session_id, user_id, time::now())
+            .await?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidToken, "session is no longer valid"))?;
+        let current = CurrentUser {
+            id: user.id,
+            username: user.username,
+            role: Role::parse(&user.role),
+            session_id,
+        };
+        self.inner.sessions.put(&current);
+        Ok(current)
+    }
+
+    /// [`App::authenticate`] without the database: the caller of a session checked within
+    /// `session_cache_ttl`, or `Ok(None)` when the session must be read (call
+    /// [`App::authenticate`] on the app runtime then).
+    ///
+    /// # Errors
+    /// As [`App::authenticate`], for the token itself.
+    pub fn authenticate_cached(&self, token: &str) -> Result<Option<CurrentUser>> {
+        let (user_id, session_id) = self.verify_access_token(token)?;
+        Ok(self.inner.sessions.get(user_id, session_id))
+    }
+
+    /// Checks an access token's signature and expiry; returns its user and session ids.
+    fn verify_access_token(&self, token: &str) -> Result<(Id, Id)> {
         let data = jsonwebtoken::decode::<Claims>(
             token,
             &self.inner.jwt.decoding,
@@ -427,17 +459,13 @@ impl App {
             .sub
             .parse()
             .map_err(|_| Error::new(ErrorCode::InvalidToken, "invalid access token"))?;
-        let mut pooled = self.db().get().await?;
-        let mut conn = pooled.conn();
-        let user = sessions::active_user(&mut conn, data.claims.sid, user_id, time::now())
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::InvalidToken, "session is no longer valid"))?;
-        Ok(CurrentUser {
-            id: user.id,
-            username: user.username,
-            role: Role::parse(&user.role),
-            session_id: data.claims.sid,
-        })
+        Ok((user_id, data.claims.sid))
+    }
+
+    /// Forgets every checked session of `user_id` on this process (the account was
+    /// deactivated or its password changed): its next request reads the session again.
+    pub fn invalidate_user_sessions(&self, user_id: Id) {
+        self.inner.sessions.forget_user(user_id);
     }
 
     /// Exchanges a refresh token for a new pair (rotation). Presenting a token that was
@@ -466,6 +494,7 @@ impl App {
                 "refresh token reuse detected; session revoked"
             );
             sessions::revoke(&mut conn, session.id, now).await?;
+            self.inner.sessions.forget(session.id);
             return Err(Error::new(
                 ErrorCode::InvalidRefreshToken,
                 "refresh token was already used; session revoked",
@@ -498,6 +527,7 @@ impl App {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
         sessions::revoke(&mut conn, user.session_id, time::now()).await?;
+        self.inner.sessions.forget(user.session_id);
         Ok(())
     }
 
@@ -570,9 +600,48 @@ impl App {
             .map_err(taken)?;
         if new_hash.is_some() {
             sessions::revoke_all_for_user(&mut conn, user.id, Some(user.session_id), now).await?;
+            self.invalidate_user_sessions(user.id);
             // Cached developer keys re-read their owner on their next request.
             self.invalidate_user_keys(user.id);
         }
         Ok(row)
+    }
+}
+
+/// Sessions checked recently: session id → the caller, for `session_cache_ttl`. Saves the
+/// session query on every JWT request; dropped at once on logout, refresh-token reuse and
+/// password change (this process), and after the TTL elsewhere.
+pub(crate) struct SessionCache {
+    entries: moka::sync::Cache<Id, CurrentUser>,
+}
+
+impl SessionCache {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        SessionCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
+        }
+    }
+
+    fn get(&self, user_id: Id, session_id: Id) -> Option<CurrentUser> {
+        self.entries
+            .get(&session_id)
+            .filter(|u| u.id == user_id)
+    }
+
+    fn put(&self, user: &CurrentUser) {
+        self.entries.insert(user.session_id, user.clone());
+    }
+
+    fn forget(&self, session_id: Id) {
+        self.entries.invalidate(&session_id);
+    }
+
+    fn forget_user(&self, user_id: Id) {
+        // Only fails when closures are not supported, which the builder enables.
+        let _ = self.entries.invalidate_entries_if(move |_, u| u.id == user_id);
     }
 }

@@ -47,6 +47,10 @@ pub struct CoreConfig {
     pub completion_cache_ttl: Duration,
     /// Bound of the completion cache, in bytes of cached text (default 64 MiB).
     pub completion_cache_max_bytes: u64,
+    /// How long a checked session is trusted without asking the database again (default
+    /// 10 s). Logout, refresh-token reuse and a password change drop it at once on this
+    /// process; on other replicas it ends within this time.
+    pub session_cache_ttl: Duration,
 }
 
 /// How the gateway retries, times out and cools down providers (`docs/API-DESIGN.md`,
@@ -109,6 +113,7 @@ impl CoreConfig {
             routing: RoutingConfig::default(),
             completion_cache_ttl: Duration::from_secs(10 * 60),
             completion_cache_max_bytes: 64 * 1024 * 1024,
+            session_cache_ttl: Duration::from_secs(10),
         }
     }
 }

@@ -43,6 +43,10 @@ impl FromRequest for AuthUser {
             let app = app?;
             let token = token
                 .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "missing bearer token"))?;
+            // A session checked moments ago needs no database (and no hop to the app runtime).
+            if let Some(user) = app.authenticate_cached(&token)? {
+                return Ok(AuthUser(user));
+            }
             let a = app.clone();
             Ok(AuthUser(
                 app.run(async move { a.authenticate(&token).await }).await?,
