@@ -627,9 +627,7 @@ impl SessionCache {
     }
 
     fn get(&self, user_id: Id, session_id: Id) -> Option<CurrentUser> {
-        self.entries
-            .get(&session_id)
-            .filter(|u| u.id == user_id)
+        self.entries.get(&session_id).filter(|u| u.id == user_id)
     }
 
     fn put(&self, user: &CurrentUser) {
@@ -642,6 +640,8 @@ impl SessionCache {
 
     fn forget_user(&self, user_id: Id) {
         // Only fails when closures are not supported, which the builder enables.
-        let _ = self.entries.invalidate_entries_if(move |_, u| u.id == user_id);
+        let _ = self
+            .entries
+            .invalidate_entries_if(move |_, u| u.id == user_id);
     }
 }

@@ -161,8 +161,8 @@ impl ProviderClients {
 /// A provider resolved for one generation: its view and a live client.
 #[derive(Clone)]
 pub struct ResolvedProvider {
-    /// The provider.
-    pub provider: Provider,
+    /// The provider (shared: cloning a resolved provider copies two pointers).
+    pub provider: Arc<Provider>,
     /// The client.
     pub client: Arc<dyn ChatProvider>,
 }
@@ -623,7 +623,10 @@ impl App {
             ));
         }
         if let Some(client) = self.inner.providers.get(row.id, row.updated_at) {
-            return Ok(ResolvedProvider { provider, client });
+            return Ok(ResolvedProvider {
+                provider: Arc::new(provider),
+                client,
+            });
         }
         let api_key = match &row.api_key_ciphertext {
             Some(ct) => Some(
@@ -662,7 +665,10 @@ impl App {
         self.inner
             .providers
             .put(row.id, row.updated_at, client.clone());
-        Ok(ResolvedProvider { provider, client })
+        Ok(ResolvedProvider {
+            provider: Arc::new(provider),
+            client,
+        })
     }
 }
 

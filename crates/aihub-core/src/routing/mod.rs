@@ -27,6 +27,24 @@ use std::time::Duration;
 pub(crate) struct Route {
     pub(crate) provider: Provider,
     pub(crate) row: ProviderRow,
+    /// The provider with its built client, once a request used it (a route lives no longer
+    /// than the row it was read from: any provider change clears the cache).
+    resolved: std::sync::OnceLock<ResolvedProvider>,
+}
+
+impl App {
+    /// The route's provider with its client: built once per cached route, then shared.
+    ///
+    /// # Errors
+    /// As [`App::client_for_row`] (`provider_inactive`, `provider_key_missing`, …); errors
+    /// are not cached.
+    pub(crate) fn resolve_route(&self, route: &Route) -> Result<ResolvedProvider> {
+        if let Some(rp) = route.resolved.get() {
+            return Ok(rp.clone());
+        }
+        let rp = self.client_for(route.provider.clone(), &route.row)?;
+        Ok(route.resolved.get_or_init(|| rp).clone())
+    }
 }
 
 /// In-memory routing state of this process: caches and circuits.
@@ -81,7 +99,11 @@ impl App {
         let mut routes = Vec::with_capacity(rows.len());
         for row in rows {
             match Provider::from_row(&row) {
-                Ok(provider) => routes.push(Route { provider, row }),
+                Ok(provider) => routes.push(Route {
+                    provider,
+                    row,
+                    resolved: std::sync::OnceLock::new(),
+                }),
                 Err(e) => tracing::warn!(provider_id = row.id, error = %e, "unusable provider row"),
             }
         }
@@ -121,7 +143,7 @@ impl App {
             let route = pick(&|p| p.slug == named.provider)
                 .or_else(|| pick(&|p| p.kind.as_str() == named.provider));
             if let Some(route) = route {
-                let rp = self.client_for(route.provider.clone(), &route.row)?;
+                let rp = self.resolve_route(route)?;
                 return Ok((rp, named.model.to_owned()));
             }
         }
@@ -131,10 +153,7 @@ impl App {
             pick(&|p| p.kind.as_str() == kind)
         });
         match route {
-            Some(route) => Ok((
-                self.client_for(route.provider.clone(), &route.row)?,
-                name.to_owned(),
-            )),
+            Some(route) => Ok((self.resolve_route(route)?, name.to_owned())),
             None => Err(Error {
                 param: Some("model".into()),
                 ..Error::new(

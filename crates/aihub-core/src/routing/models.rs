@@ -48,7 +48,7 @@ impl App {
         if let Some(m) = listed.get(&route.provider.id) {
             return Some(m);
         }
-        let rp = self.client_for(route.provider.clone(), &route.row).ok()?;
+        let rp = self.resolve_route(route).ok()?;
         let answer = tokio::time::timeout(Duration::from_secs(5), rp.client.list_models()).await;
         let models = match answer {
             Ok(Ok(m)) => Arc::new(m),
