@@ -8,10 +8,10 @@
 //! stream yields `Finished` and ends. A stream dropped before that (the client went away)
 //! does the same from a task on the app runtime, as [`Outcome::ClientGone`].
 
-use super::bill::{Account, Reservation, Settlement};
+use super::bill::{Reservation, Settlement};
 use super::{
-    Billed, FinalReply, Finished, GenerationEvent, GenerationId, Outcome, Plan, ReplyStore, Served,
-    Started, StreamFailure,
+    Billed, FinalReply, Finished, GenerationEvent, Outcome, Plan, ReplyStore, Served, Started,
+    StreamFailure,
 };
 use crate::routing::dispatch::Opened;
 use crate::{App, Error, Result};
@@ -102,51 +102,14 @@ impl App {
     /// # Errors
     /// As [`App::generate`], for failures before the first chunk.
     pub(crate) async fn generate_stream(&self, plan: Plan) -> Result<GenerationStream> {
-        let Plan {
-            caller,
-            request_id,
-            request,
-            targets,
-            deadline,
+        let super::Opening {
+            generation_id,
+            reservation,
+            dispatched,
             store,
-        } = plan;
-        let generation_id = GenerationId::new();
-        let conversation = store.as_ref().and_then(|s| s.conversation());
-        let reservation = match self.reserve(Account {
-            caller,
-            generation_id: generation_id.clone(),
-            request_id,
-            conversation_id: conversation.map(|c| c.conversation_id),
-        }) {
-            Ok(r) => r,
-            Err(e) => {
-                if let Some(store) = store {
-                    store.abandon().await;
-                }
-                return Err(e);
-            }
-        };
-        let dispatched = match self
-            .dispatch(caller.user_id, request, targets, true, &reservation)
-            .await
-        {
-            Ok(d) => d,
-            Err(failure) => {
-                if let Some(store) = store {
-                    store.abandon().await;
-                }
-                reservation
-                    .settle(Settlement {
-                        outcome: Outcome::FailedBeforeFirstByte,
-                        served: failure.served.as_ref(),
-                        billed: Billed::ZERO,
-                        message_id: None,
-                        ttft_ms: None,
-                    })
-                    .await;
-                return Err(failure.error);
-            }
-        };
+            conversation,
+            deadline,
+        } = self.open_generation(plan, true).await?;
         let Opened::Stream(upstream, first) = dispatched.opened else {
             return Err(Error::internal("a whole reply opened for a stream"));
         };

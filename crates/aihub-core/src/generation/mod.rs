@@ -125,53 +125,13 @@ impl App {
     /// `model_not_found` and the provider errors of resolution; the last target's mapped
     /// upstream error.
     pub(crate) async fn generate(&self, plan: Plan) -> Result<Reply> {
-        let Plan {
-            caller,
-            request_id,
-            request,
-            targets,
-            deadline: _,
+        let Opening {
+            generation_id,
+            reservation,
+            dispatched,
             store,
-        } = plan;
-        let generation_id = GenerationId::new();
-        let reservation = match self.reserve(Account {
-            caller,
-            generation_id: generation_id.clone(),
-            request_id,
-            conversation_id: store
-                .as_ref()
-                .and_then(|s| s.conversation())
-                .map(|c| c.conversation_id),
-        }) {
-            Ok(r) => r,
-            Err(e) => {
-                if let Some(store) = store {
-                    store.abandon().await;
-                }
-                return Err(e);
-            }
-        };
-        let dispatched = match self
-            .dispatch(caller.user_id, request, targets, false, &reservation)
-            .await
-        {
-            Ok(d) => d,
-            Err(failure) => {
-                if let Some(store) = store {
-                    store.abandon().await;
-                }
-                reservation
-                    .settle(Settlement {
-                        outcome: Outcome::FailedBeforeFirstByte,
-                        served: failure.served.as_ref(),
-                        billed: Billed::ZERO,
-                        message_id: None,
-                        ttft_ms: None,
-                    })
-                    .await;
-                return Err(failure.error);
-            }
-        };
+            ..
+        } = self.open_generation(plan, false).await?;
         let Opened::Complete(response) = dispatched.opened else {
             return Err(Error::internal("a stream opened for a whole reply"));
         };
@@ -215,5 +175,76 @@ impl App {
             latency_ms,
             finish_reason,
         })
+    }
+}
+
+/// A generation that reached an upstream: what [`App::open_generation`] hands to the whole-reply path
+/// and to the stream driver.
+pub(crate) struct Opening {
+    pub(crate) generation_id: GenerationId,
+    pub(crate) reservation: bill::Reservation,
+    pub(crate) dispatched: crate::routing::dispatch::Dispatched,
+    pub(crate) store: Option<Box<dyn ReplyStore>>,
+    pub(crate) conversation: Option<ConversationIds>,
+    pub(crate) deadline: Option<Duration>,
+}
+
+impl App {
+    /// The first half of every generation: mint its id, reserve, dispatch. A failure before
+    /// the first byte abandons the plan's store, settles `failed` (zero tokens) and is
+    /// returned.
+    pub(crate) async fn open_generation(&self, plan: Plan, stream: bool) -> Result<Opening> {
+        let Plan {
+            caller,
+            request_id,
+            request,
+            targets,
+            deadline,
+            store,
+        } = plan;
+        let generation_id = GenerationId::new();
+        let conversation = store.as_ref().and_then(|s| s.conversation());
+        let reservation = match self.reserve(Account {
+            caller,
+            generation_id: generation_id.clone(),
+            request_id,
+            conversation_id: conversation.map(|c| c.conversation_id),
+        }) {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(store) = store {
+                    store.abandon().await;
+                }
+                return Err(e);
+            }
+        };
+        match self
+            .dispatch(caller.user_id, request, targets, stream, &reservation)
+            .await
+        {
+            Ok(dispatched) => Ok(Opening {
+                generation_id,
+                reservation,
+                dispatched,
+                store,
+                conversation,
+                deadline,
+            }),
+            Err(failure) => {
+                if let Some(store) = store {
+                    store.abandon().await;
+                }
+                reservation
+                    .settle(Settlement {
+                        outcome: Outcome::FailedBeforeFirstByte,
+                        served: failure.served.as_ref(),
+                        billed: Billed::ZERO,
+                        message_id: None,
+                        ttft_ms: None,
+                    })
+                    .await;
+                Err(failure.error)
+            }
+        }
     }
 }
