@@ -6,16 +6,20 @@
 use crate::auth::CurrentUser;
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, ModelInfo, ProviderConfig, ProviderKind, ProviderScope, time};
-use aihub_providers::{ChatProvider, ProviderSettings, build_provider, ssrf};
 use aihub_store::providers::{
     self as store, NewProvider, ProviderChanges, ProviderFilter, ProviderRow,
 };
 use aihub_store::{Page, PageRequest};
 use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+mod clients;
+mod validation;
+
+pub(crate) use clients::ProviderClients;
+pub use clients::ResolvedProvider;
+use validation::{slugify, valid_api_key, valid_base_url, valid_config, valid_slug};
 
 /// A provider as the API shows it: the key only masked.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,170 +128,6 @@ pub struct ProviderTestResult {
     pub models: Vec<ModelInfo>,
     /// The mapped error when not ok.
     pub error: Option<(ErrorCode, String)>,
-}
-
-/// A built client and the `updated_at` of the row it was built from.
-type CachedClient = (NaiveDateTime, Arc<dyn ChatProvider>);
-
-/// Built clients, keyed by provider id and invalidated when the row changes (`updated_at`).
-#[derive(Default)]
-pub(crate) struct ProviderClients {
-    clients: Mutex<HashMap<Id, CachedClient>>,
-}
-
-impl ProviderClients {
-    fn get(&self, id: Id, version: NaiveDateTime) -> Option<Arc<dyn ChatProvider>> {
-        let map = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&id)
-            .filter(|(v, _)| *v == version)
-            .map(|(_, c)| c.clone())
-    }
-
-    fn put(&self, id: Id, version: NaiveDateTime, client: Arc<dyn ChatProvider>) {
-        self.clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, (version, client));
-    }
-
-    fn forget(&self, id: Id) {
-        self.clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-    }
-}
-
-/// A provider resolved for one generation: its view and a live client.
-#[derive(Clone)]
-pub struct ResolvedProvider {
-    /// The provider (shared: cloning a resolved provider copies two pointers).
-    pub provider: Arc<Provider>,
-    /// The client.
-    pub client: Arc<dyn ChatProvider>,
-}
-
-fn slugify(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.trim().to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').chars().take(50).collect()
-}
-
-fn valid_slug(slug: &str) -> Result<String> {
-    let ok = !slug.is_empty()
-        && slug.len() <= 50
-        && slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && slug
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-    if !ok {
-        return Err(Error::validation(
-            "slug",
-            "slug must be 1–50 of a-z, 0-9, - and _, starting with a letter or digit",
-        ));
-    }
-    Ok(slug.to_owned())
-}
-
-fn valid_config(config: &ProviderConfig) -> Result<()> {
-    validate::temperature("config.temperature", config.temperature)?;
-    validate::max_tokens("config.max_tokens", config.max_tokens.map(i64::from))?;
-    if let Some(t) = config.timeout_s
-        && !(1..=3600).contains(&t)
-    {
-        return Err(Error::validation(
-            "config.timeout_s",
-            "config.timeout_s must be between 1 and 3600",
-        ));
-    }
-    if let Some(t) = config.first_byte_timeout_s
-        && !(1..=3600).contains(&t)
-    {
-        return Err(Error::validation(
-            "config.first_byte_timeout_s",
-            "config.first_byte_timeout_s must be between 1 and 3600",
-        ));
-    }
-    if config.max_retries.is_some_and(|n| n > 5) {
-        return Err(Error::validation(
-            "config.max_retries",
-            "config.max_retries must be between 0 and 5",
-        ));
-    }
-    if config.fallbacks.len() > 5 {
-        return Err(Error::validation(
-            "config.fallbacks",
-            "config.fallbacks holds at most 5 models",
-        ));
-    }
-    for f in &config.fallbacks {
-        if aihub_domain::ModelRef::parse(f).is_none() {
-            return Err(Error::validation(
-                "config.fallbacks",
-                format!("fallback `{f}` must be `<provider slug or kind>/<model>`"),
-            ));
-        }
-    }
-    for name in config.headers.keys() {
-        let lower = name.to_ascii_lowercase();
-        if lower == "authorization"
-            || lower == "host"
-            || lower.is_empty()
-            || !lower.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return Err(Error::validation(
-                "config.headers",
-                format!("header `{name}` is not allowed"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn valid_api_key(key: &SecretString) -> Result<()> {
-    let k = key.expose_secret();
-    if k.trim().is_empty() || k.len() > 1024 || k.chars().any(char::is_control) {
-        return Err(Error::validation(
-            "api_key",
-            "api_key must be 1–1024 printable characters",
-        ));
-    }
-    Ok(())
-}
-
-/// Checks a base URL against the SSRF policy of `scope` and returns it normalized.
-fn valid_base_url(
-    kind: ProviderKind,
-    scope: ProviderScope,
-    url: Option<&str>,
-) -> Result<Option<String>> {
-    let allow_private = scope == ProviderScope::Organization;
-    let unsafe_url = |e: aihub_providers::ProviderError| Error {
-        param: Some("base_url".into()),
-        ..Error::from(e)
-    };
-    let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
-        // The vendor default must pass the same policy (Ollama's is localhost).
-        let Some(default) = kind.default_base_url() else {
-            return Err(Error::validation(
-                "base_url",
-                format!("base_url is required for kind {}", kind.as_str()),
-            ));
-        };
-        ssrf::check_base_url(default, allow_private).map_err(unsafe_url)?;
-        return Ok(None);
-    };
-    let parsed = ssrf::check_base_url(url, allow_private).map_err(unsafe_url)?;
-    Ok(Some(parsed.as_str().trim_end_matches('/').to_owned()))
 }
 
 impl App {
@@ -570,106 +410,6 @@ impl App {
             },
         })
     }
-
-    /// Resolves a provider the caller may use into a live client: it must be accessible,
-    /// active, and hold a key when its vendor needs one. Clients are cached per provider and
-    /// rebuilt when the row changes.
-    ///
-    /// # Errors
-    /// `provider_not_accessible` (404) for another user's or a missing provider;
-    /// `provider_inactive`; `provider_key_missing`; `unsafe_base_url`.
-    pub async fn resolve_provider(&self, user_id: Id, id: Id) -> Result<ResolvedProvider> {
-        let row = {
-            let mut pooled = self.db().get().await?;
-            let mut conn = pooled.conn();
-            store::find_accessible(&mut conn, id, user_id)
-                .await
-                .map_err(|e| match e {
-                    aihub_store::StoreError::NotFound => Error {
-                        param: Some("provider_id".into()),
-                        ..Error::new(ErrorCode::ProviderNotAccessible, "provider not found")
-                    },
-                    other => other.into(),
-                })?
-        };
-        self.client_for_row(&row)
-    }
-
-    /// The provider of `row` with its built client: from the client cache when the row has not
-    /// changed since the client was built (no database access), else decrypts the key and
-    /// builds it.
-    ///
-    /// # Errors
-    /// `provider_inactive`; `provider_key_missing`; `unsafe_base_url` / `validation_error` from
-    /// the adapter; `internal_error` when the stored key does not decrypt.
-    pub(crate) fn client_for_row(&self, row: &ProviderRow) -> Result<ResolvedProvider> {
-        self.client_for(Provider::from_row(row)?, row)
-    }
-
-    /// Like [`App::client_for_row`] for a provider already parsed from `row` (the route cache
-    /// keeps them parsed, so a warm request does not re-read the config JSON).
-    ///
-    /// # Errors
-    /// As [`App::client_for_row`].
-    pub(crate) fn client_for(
-        &self,
-        provider: Provider,
-        row: &ProviderRow,
-    ) -> Result<ResolvedProvider> {
-        if !provider.is_active {
-            return Err(Error::new(
-                ErrorCode::ProviderInactive,
-                "provider is inactive",
-            ));
-        }
-        if let Some(client) = self.inner.providers.get(row.id, row.updated_at) {
-            return Ok(ResolvedProvider {
-                provider: Arc::new(provider),
-                client,
-            });
-        }
-        let api_key = match &row.api_key_ciphertext {
-            Some(ct) => Some(
-                self.inner
-                    .cipher
-                    .decrypt(row.owner_id, row.id, ct)
-                    .inspect_err(|_| {
-                        tracing::error!(
-                            provider_id = row.id,
-                            "stored provider key does not decrypt for its row"
-                        );
-                    })?,
-            ),
-            None if provider.kind.requires_api_key() => {
-                return Err(Error::new(
-                    ErrorCode::ProviderKeyMissing,
-                    "provider has no API key",
-                ));
-            }
-            None => None,
-        };
-        let timeout = provider
-            .config
-            .timeout_s
-            .map(|s| Duration::from_secs(u64::from(s)))
-            .unwrap_or(self.config().default_provider_timeout);
-        let settings = ProviderSettings {
-            kind: provider.kind,
-            base_url: provider.base_url.clone(),
-            api_key,
-            headers: provider.config.headers.clone(),
-            timeout,
-            allow_private_network: provider.scope == ProviderScope::Organization,
-        };
-        let client = build_provider(settings)?;
-        self.inner
-            .providers
-            .put(row.id, row.updated_at, client.clone());
-        Ok(ResolvedProvider {
-            provider: Arc::new(provider),
-            client,
-        })
-    }
 }
 
 fn not_found(e: aihub_store::StoreError, what: &str) -> Error {
@@ -693,15 +433,4 @@ fn slug_conflict(e: aihub_store::StoreError) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slugify("OpenAI GPT-4"), "openai-gpt-4");
-        assert_eq!(slugify("  Local  SmolLM2! "), "local-smollm2");
-        assert!(valid_slug("my-openai").is_ok());
-        assert!(valid_slug("-bad").is_err());
-        assert!(valid_slug("Bad").is_err());
-    }
-}
+mod tests;

@@ -1,5 +1,9 @@
 use super::*;
-use aihub_domain::{ChatMessage, ToolDefinition};
+use aihub_domain::{
+    ChatChunk, ChatMessage, ChatRequest, ChatRole, ContentPart, ErrorCode, ImagePart,
+    MessageContent, ResponseFormat, ToolCallDelta, ToolChoice, ToolDefinition,
+};
+use serde_json::{Value, json};
 
 fn wire_json(request: &ChatRequest) -> Value {
     serde_json::to_value(to_wire_request(request, false).expect("converts")).expect("serializes")

@@ -50,7 +50,7 @@ pub struct ChatCompletionRequest {
     /// How many choices to generate (AI Hub serves 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub n: Option<u32>,
-    /// `true` for a `text/event-stream` of [`ChatCompletionChunk`]s.
+    /// `true` for a `text/event-stream` of [`ChatCompletionChunk`](super::ChatCompletionChunk)s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
     /// Streaming options (`include_usage`).
