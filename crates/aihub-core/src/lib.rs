@@ -21,6 +21,7 @@ pub mod generation;
 pub mod keys;
 pub mod limits;
 pub mod model_preferences;
+mod page;
 pub mod prompts;
 pub mod providers;
 mod routing;
@@ -31,6 +32,7 @@ mod validate;
 pub use app::App;
 pub use config::{CoreConfig, RoutingConfig};
 pub use error::{Error, Result};
+pub use page::{Page, PageRequest};
 
 pub use aihub_billing as billing;
 pub use aihub_domain as domain;

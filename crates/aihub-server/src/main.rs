@@ -142,7 +142,9 @@ async fn main() -> Result<()> {
             let user = result.map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!(
                 "created user {} (id {}, role {})",
-                user.username, user.id, user.role
+                user.username,
+                user.id,
+                user.role.as_str()
             );
             Ok(())
         }
