@@ -22,6 +22,7 @@ pub mod keys;
 pub mod limits;
 pub mod model_preferences;
 mod page;
+pub mod pricing;
 pub mod prompts;
 pub mod providers;
 mod routing;
@@ -29,10 +30,11 @@ mod streams;
 mod usage;
 mod validate;
 
-pub use app::App;
+pub use app::{App, migrate};
 pub use config::{CoreConfig, RoutingConfig};
 pub use error::{Error, Result};
 pub use page::{Page, PageRequest};
+pub use pricing::Pricing;
 
 pub use aihub_billing as billing;
 pub use aihub_domain as domain;

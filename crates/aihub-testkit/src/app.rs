@@ -167,18 +167,13 @@ impl TestApp {
         };
         let mut config = test_config(db_url.clone());
         configure(&mut config);
-        let app =
-            match aihub_core::App::start(config, aihub_core::billing::PricingCatalog::builtin())
-                .await
-            {
-                Ok(app) => app,
-                Err(e) => {
-                    let _ = db.cleanup().await;
-                    return Err(
-                        anyhow::Error::new(e).context(format!("starting the app on {backend}"))
-                    );
-                }
-            };
+        let app = match aihub_core::App::start(config, aihub_core::Pricing::builtin()).await {
+            Ok(app) => app,
+            Err(e) => {
+                let _ = db.cleanup().await;
+                return Err(anyhow::Error::new(e).context(format!("starting the app on {backend}")));
+            }
+        };
         let served = bind_and_serve(app.clone(), http_options);
         let (base_url, server) = match served {
             Ok(ok) => ok,

@@ -270,7 +270,7 @@ impl App {
         );
         let mut dropped = 0;
         let window = self
-            .pricing()
+            .price_catalog()
             .lookup(&settings.model)
             .and_then(|p| p.context_window);
         if let Some(window) = window {
