@@ -36,8 +36,6 @@ pub use error::{Error, Result};
 pub use page::{Page, PageRequest};
 pub use pricing::Pricing;
 
-pub use aihub_billing as billing;
 pub use aihub_domain as domain;
 /// The provider adapters and the OpenAI wire types `/v1` speaks.
 pub use aihub_providers as adapters;
-pub use aihub_store as store;

@@ -2,7 +2,7 @@
 //! counting (`/tokens/count`).
 
 use crate::conversations::{admin_with_provider, grant};
-use aihub_core::billing::parse_money;
+use aihub_billing::parse_money;
 use aihub_testkit::fake_openai::{FakeBehavior, FakeOpenAi};
 use aihub_testkit::{TestApp, TestUser, both_backends};
 use serde_json::{Value, json};
@@ -89,7 +89,7 @@ async fn tokens_count_exact_and_estimated(app: TestApp) {
     // A text where the two encodings differ is counted exactly as tiktoken does.
     let text = "Проанализируй текст Пушкина 'Евгений Онегин' и выдели основные темы произведения";
     let (_, b) = count(json!({"model": "gpt-4o", "text": text})).await;
-    let want = aihub_core::billing::count_text("gpt-4o", text);
+    let want = aihub_billing::count_text("gpt-4o", text);
     assert_eq!(b["token_count"], want.tokens, "{b}");
     assert_eq!(b["estimated"], false);
     // A `provider` field is accepted and ignored.
