@@ -2,12 +2,14 @@
 
 use crate::auth::{JwtKeys, LoginThrottle};
 use crate::crypto::KeyCipher;
+use crate::pricing::Pricing;
 use crate::providers::ProviderClients;
 use crate::streams::StreamRegistry;
 use crate::usage::StoreUsageSink;
 use crate::{CoreConfig, Error, Result};
 use aihub_billing::PricingCatalog;
 use aihub_billing::{UsageWriter, UsageWriterHandle, WriterConfig};
+use aihub_domain::ErrorCode;
 use aihub_store::Db;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +17,25 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// A database that cannot be opened or migrated, as a use-case error.
+fn unavailable(e: aihub_store::StoreError) -> Error {
+    Error::new(ErrorCode::ServiceUnavailable, e.to_string())
+}
+
+/// Applies every pending migration to the database at `database_url` (created when it is a
+/// missing SQLite file) and closes it; `aihub migrate`. Returns the backend's name (`sqlite`
+/// or `postgres`).
+///
+/// # Errors
+/// `service_unavailable` for an unknown scheme, an unreachable database or a failed
+/// migration, with the cause in the message.
+pub async fn migrate(database_url: &str) -> Result<&'static str> {
+    let db = Db::connect(database_url, 1).await.map_err(unavailable)?;
+    let backend = db.backend_name();
+    db.close();
+    Ok(backend)
+}
 
 /// The application: database, keys, caches, the usage writer and running generations.
 #[derive(Clone)]
@@ -27,7 +48,7 @@ pub(crate) struct Inner {
     pub(crate) db: Db,
     pub(crate) jwt: JwtKeys,
     pub(crate) cipher: KeyCipher,
-    pub(crate) pricing: Arc<PricingCatalog>,
+    pub(crate) pricing: Arc<Pricing>,
     pub(crate) usage: UsageWriterHandle,
     usage_task: std::sync::Mutex<Option<JoinHandle<()>>>,
     pub(crate) streams: StreamRegistry,
@@ -54,10 +75,10 @@ impl App {
     ///
     /// # Errors
     /// Any database connection or migration failure.
-    pub async fn start(config: CoreConfig, pricing: PricingCatalog) -> Result<App> {
+    pub async fn start(config: CoreConfig, pricing: Pricing) -> Result<App> {
         let db = Db::connect(&config.database_url, config.max_db_connections)
             .await
-            .map_err(|e| Error::new(aihub_domain::ErrorCode::ServiceUnavailable, e.to_string()))?;
+            .map_err(unavailable)?;
         let (usage, usage_task) = UsageWriter::spawn(
             Arc::new(StoreUsageSink::new(db.clone())),
             WriterConfig {
@@ -109,19 +130,43 @@ impl App {
         &self.inner.config
     }
 
-    /// The database pool.
+    /// The database pool. Use cases take their connections here; tests and tools that need
+    /// to look at rows directly do too. Handlers call use cases instead.
     pub fn db(&self) -> &Db {
         &self.inner.db
     }
 
-    /// The pricing catalog.
-    pub fn pricing(&self) -> &PricingCatalog {
+    /// The database's backend: `sqlite` or `postgres`.
+    pub fn database_backend(&self) -> &'static str {
+        self.inner.db.backend_name()
+    }
+
+    /// Measures one database round trip (`SELECT 1`), for readiness checks.
+    ///
+    /// # Errors
+    /// `service_unavailable` (or `internal_error`) when the database does not answer.
+    pub async fn ping_database(&self) -> Result<Duration> {
+        Ok(self.inner.db.ping().await?)
+    }
+
+    /// The deployment's price list.
+    pub fn pricing(&self) -> &Pricing {
         &self.inner.pricing
+    }
+
+    /// The price list as billing reads it.
+    pub(crate) fn price_catalog(&self) -> &PricingCatalog {
+        self.inner.pricing.catalog()
     }
 
     /// The usage writer (counters for health and tests).
     pub fn usage_writer(&self) -> &UsageWriterHandle {
         &self.inner.usage
+    }
+
+    /// Usage records queued and not yet written.
+    pub fn usage_pending(&self) -> u64 {
+        self.inner.usage.stats().pending
     }
 
     /// Time since start.

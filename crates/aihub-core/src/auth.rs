@@ -11,6 +11,7 @@ use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, Role, time};
 use aihub_store::users::{NewUser, UserChanges, UserRow};
 use aihub_store::{sessions, users};
+use chrono::NaiveDateTime;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -57,11 +58,47 @@ pub struct Registration {
     pub full_name: Option<String>,
 }
 
+/// An account as callers of core see it (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: Id,
+    /// Unique login name: 3–50 of letters, digits, `_`, `-`, `.`.
+    pub username: String,
+    /// Unique e-mail address, lower-case.
+    pub email: String,
+    /// Display name.
+    pub full_name: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// False when deactivated: every token of the account stops working.
+    pub is_active: bool,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last change (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<UserRow> for User {
+    fn from(u: UserRow) -> Self {
+        User {
+            role: Role::parse(&u.role),
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            full_name: u.full_name,
+            is_active: u.is_active,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
 /// A freshly issued token pair and the account it belongs to.
 #[derive(Debug, Clone)]
 pub struct IssuedTokens {
     /// The account.
-    pub user: UserRow,
+    pub user: User,
     /// JWT access token.
     pub access_token: String,
     /// Opaque refresh token (shown once).
@@ -267,7 +304,7 @@ impl App {
     ///
     /// # Errors
     /// `validation_error` naming the field; `conflict` for a taken username or e-mail.
-    pub async fn create_account(&self, input: Registration, role: Role) -> Result<UserRow> {
+    pub async fn create_account(&self, input: Registration, role: Role) -> Result<User> {
         let username = valid_username(&input.username)?;
         let email = valid_email(&input.email)?;
         valid_password("password", &input.password)?;
@@ -297,7 +334,10 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        users::insert(&mut conn, &new).await.map_err(taken)
+        users::insert(&mut conn, &new)
+            .await
+            .map(User::from)
+            .map_err(taken)
     }
 
     async fn user_count(&self) -> Result<i64> {
@@ -358,10 +398,10 @@ impl App {
             ));
         }
         self.inner.login_throttle.succeed(&account_key);
-        self.open_session(user).await
+        self.open_session(user.into()).await
     }
 
-    async fn open_session(&self, user: UserRow) -> Result<IssuedTokens> {
+    async fn open_session(&self, user: User) -> Result<IssuedTokens> {
         let now = time::now();
         let expires = now
             + chrono::Duration::from_std(self.config().refresh_token_ttl)
@@ -512,7 +552,7 @@ impl App {
         drop(pooled);
         let access_token = self.issue_access_token(user.id, session.id)?;
         Ok(IssuedTokens {
-            user,
+            user: user.into(),
             access_token,
             refresh_token: next,
             expires_in: self.config().access_token_ttl.as_secs(),
@@ -535,7 +575,12 @@ impl App {
     ///
     /// # Errors
     /// `not_found` if it was deleted meanwhile.
-    pub async fn me(&self, user: &CurrentUser) -> Result<UserRow> {
+    pub async fn me(&self, user: &CurrentUser) -> Result<User> {
+        Ok(self.account(user).await?.into())
+    }
+
+    /// The caller's stored account, password hash included.
+    async fn account(&self, user: &CurrentUser) -> Result<UserRow> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
         Ok(users::find(&mut conn, user.id).await?)
@@ -547,8 +592,8 @@ impl App {
     /// # Errors
     /// `validation_error` naming the field; `invalid_credentials` for a wrong current
     /// password; `conflict` for a taken username or e-mail.
-    pub async fn update_me(&self, user: &CurrentUser, update: ProfileUpdate) -> Result<UserRow> {
-        let current = self.me(user).await?;
+    pub async fn update_me(&self, user: &CurrentUser, update: ProfileUpdate) -> Result<User> {
+        let current = self.account(user).await?;
         let username = update.username.as_deref().map(valid_username).transpose()?;
         let email = update.email.as_deref().map(valid_email).transpose()?;
         let full_name = match &update.full_name {
@@ -604,7 +649,7 @@ impl App {
             // Cached developer keys re-read their owner on their next request.
             self.invalidate_user_keys(user.id);
         }
-        Ok(row)
+        Ok(row.into())
     }
 }
 

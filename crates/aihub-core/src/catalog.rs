@@ -1,7 +1,7 @@
 //! The model catalog, the provider services, the price list and token counting (`GET /models`,
 //! `GET /services`, `GET /pricing`, `POST /tokens/count`).
 //!
-//! The catalog is the deployment's pricing catalog ([`App::pricing`]: the built-in
+//! The catalog is the deployment's price list ([`App::pricing`]: the built-in
 //! `data/pricing.json` with configuration overrides) plus what the caller's providers offer
 //! ([`App::gateway_models`]). The catalog file carries prices and limits but no capabilities,
 //! so category and capabilities come from the model name ([`model_category`],
@@ -10,7 +10,7 @@
 use crate::auth::CurrentUser;
 use crate::providers::Provider;
 use crate::{App, Error, Result, validate};
-use aihub_billing::{LongContextPrice, ModelPrice, TokenCount, count_messages, count_text};
+use aihub_billing::{ModelPrice, count_messages, count_text, encoding_name};
 use aihub_domain::{ChatMessage, Id, Money, ProviderKind};
 use std::collections::HashMap;
 
@@ -178,7 +178,19 @@ pub struct PricingEntry {
     /// Output cap, when known.
     pub max_output_tokens: Option<u32>,
     /// The long-prompt tier, when the vendor has one.
-    pub long_context: Option<LongContextPrice>,
+    pub long_context: Option<LongContextPricing>,
+}
+
+/// A vendor's long-prompt price tier: above `above_prompt_tokens` prompt tokens, the whole
+/// request is billed at these prices (per million tokens, nano-units of the catalog currency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongContextPricing {
+    /// The tier applies when the prompt has strictly more tokens than this.
+    pub above_prompt_tokens: u32,
+    /// Price of one million input tokens in this tier.
+    pub input_per_million: Money,
+    /// Price of one million output tokens in this tier.
+    pub output_per_million: Money,
 }
 
 /// What `POST /tokens/count` counts.
@@ -195,8 +207,14 @@ pub enum TokenCountContent {
 pub struct TokenCountResult {
     /// The model as the request named it.
     pub model: String,
-    /// The count and whether it is an approximation.
-    pub count: TokenCount,
+    /// The number of tokens.
+    pub tokens: u32,
+    /// False when the model's own tokenizer counted (OpenAI families); true for an
+    /// approximation with another model's tokenizer.
+    pub estimated: bool,
+    /// The tiktoken encoding that counted: `o200k_base` or `cl100k_base` (the stand-in for
+    /// models without an offline tokenizer).
+    pub encoding: &'static str,
 }
 
 /// The vendor model id without provider prefixes (`openrouter/openai/gpt-4o` → `gpt-4o`),
@@ -342,7 +360,7 @@ impl App {
     /// The catalog's models sorted by kind (in [`ProviderKind::ALL`] order), then id.
     fn catalog_entries(&self) -> Vec<(&str, &ModelPrice)> {
         let mut entries: Vec<(&str, &ModelPrice)> = self
-            .pricing()
+            .price_catalog()
             .models
             .iter()
             .map(|(id, price)| (id.as_str(), price))
@@ -396,7 +414,7 @@ impl App {
                 .strip_prefix(&format!("{slug}/"))
                 .unwrap_or(&id)
                 .to_owned();
-            let known = self.pricing().lookup(&model);
+            let known = self.price_catalog().lookup(&model);
             out.push(CatalogModel {
                 category: model_category(&model),
                 capabilities: model_capabilities(&model),
@@ -481,7 +499,11 @@ impl App {
                 output_per_million: p.output_per_million,
                 context_window: p.context_window,
                 max_output_tokens: p.max_output_tokens,
-                long_context: p.long_context,
+                long_context: p.long_context.map(|l| LongContextPricing {
+                    above_prompt_tokens: l.above_prompt_tokens,
+                    input_per_million: l.input_per_million,
+                    output_per_million: l.output_per_million,
+                }),
             })
             .collect()
     }
@@ -509,7 +531,12 @@ impl App {
         })
         .await
         .map_err(Error::internal)?;
-        Ok(TokenCountResult { model: name, count })
+        Ok(TokenCountResult {
+            encoding: encoding_name(&name),
+            model: name,
+            tokens: count.tokens,
+            estimated: count.estimated,
+        })
     }
 }
 

@@ -2,15 +2,82 @@
 //! unique per user; deleting a category leaves its conversations and prompts uncategorised.
 
 use crate::auth::CurrentUser;
+use crate::page::{self, Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, time};
-use aihub_store::categories::{self as store, CategoryChanges, CategoryWithCounts, NewCategory};
-use aihub_store::{DbConn, Page, PageRequest, StoreError};
+use aihub_store::categories::{self as store, CategoryChanges, CategoryRow, NewCategory};
+use aihub_store::{DbConn, StoreError};
+use chrono::NaiveDateTime;
 
 /// Longest category name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 /// Longest category description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A category: one user's label for conversations and prompt templates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    /// Id.
+    pub id: Id,
+    /// Owner.
+    pub user_id: Id,
+    /// Name, 1–100 characters, unique per owner.
+    pub name: String,
+    /// `#RRGGBB`, upper-case hex.
+    pub color: Option<String>,
+    /// Free text, up to 1000 characters.
+    pub description: Option<String>,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last change (UTC).
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<CategoryRow> for Category {
+    fn from(c: CategoryRow) -> Self {
+        Category {
+            id: c.id,
+            user_id: c.user_id,
+            name: c.name,
+            color: c.color,
+            description: c.description,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A category with the number of conversations and prompts filed under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryWithCounts {
+    /// The category.
+    pub category: Category,
+    /// Conversations filed under it.
+    pub conversation_count: i64,
+    /// Prompt templates filed under it.
+    pub prompt_count: i64,
+}
+
+impl From<store::CategoryWithCounts> for CategoryWithCounts {
+    fn from(c: store::CategoryWithCounts) -> Self {
+        CategoryWithCounts {
+            category: c.category.into(),
+            conversation_count: c.conversation_count,
+            prompt_count: c.prompt_count,
+        }
+    }
+}
+
+/// The short form of a category shown inside another resource (a prompt's `category`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryRef {
+    /// Id.
+    pub id: Id,
+    /// Name.
+    pub name: String,
+    /// `#RRGGBB`, upper-case hex.
+    pub color: Option<String>,
+}
 
 /// Input of `POST /categories`.
 #[derive(Debug, Clone, Default)]
@@ -129,7 +196,7 @@ impl App {
         .map_err(name_conflict)?;
         // A new category holds nothing yet.
         Ok(CategoryWithCounts {
-            category: row,
+            category: row.into(),
             conversation_count: 0,
             prompt_count: 0,
         })
@@ -149,7 +216,8 @@ impl App {
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
-        Ok(store::list(&mut conn, user.id, search, page).await?)
+        let rows = store::list(&mut conn, user.id, search, page.into()).await?;
+        Ok(page::from_store(rows))
     }
 
     /// One of the caller's categories with its counts.
@@ -161,6 +229,7 @@ impl App {
         let mut conn = pooled.conn();
         store::find_owned_with_counts(&mut conn, id, user.id)
             .await
+            .map(CategoryWithCounts::from)
             .map_err(not_found)
     }
 
@@ -208,6 +277,7 @@ impl App {
             })?;
         store::find_owned_with_counts(&mut conn, id, user.id)
             .await
+            .map(CategoryWithCounts::from)
             .map_err(not_found)
     }
 

@@ -266,7 +266,7 @@ fn direct_chat_of(app: &App, reply: Reply, conversation_id: Option<Id>) -> Direc
         provider: CompletionProvider::from(&reply.served),
         usage: reply.billed.usage,
         cost: reply.billed.cost,
-        currency: app.pricing().currency.clone(),
+        currency: app.price_catalog().currency.clone(),
         finish_reason: reply.finish_reason,
         response_time_ms: reply.latency_ms,
         created_at: time::now(),

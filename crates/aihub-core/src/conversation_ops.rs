@@ -2,13 +2,13 @@
 //! and manual messages, clearing history, per-user statistics and recent messages.
 
 use crate::auth::CurrentUser;
-use crate::conversations::{insert_message, not_found};
+use crate::categories::Category;
+use crate::conversations::{Message, insert_message, not_found};
+use crate::page::{self, Page, PageRequest};
 use crate::{App, Error, Result};
 use aihub_domain::{ChatRole, ErrorCode, Id, time};
-use aihub_store::categories::CategoryRow;
-use aihub_store::conversations::{self as store, ConversationStats};
-use aihub_store::messages::{self, MessageRow};
-use aihub_store::{Page, PageRequest};
+use aihub_store::conversations as store;
+use aihub_store::messages;
 use std::collections::HashMap;
 use tokio_util::sync::CancellationToken;
 
@@ -18,12 +18,23 @@ pub const MAX_BULK_IDS: usize = 1000;
 /// Most messages `recent_messages` returns.
 pub const MAX_RECENT: i64 = 100;
 
-/// Totals of the caller's conversations (`GET /conversations/stats`).
+/// Totals of one user's conversations (`GET /conversations/stats`). Counts are numbers of
+/// conversations unless named otherwise.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ConversationStatsView {
-    /// Stored counts.
-    pub stats: ConversationStats,
-    /// `messages / total` (0 when there are none).
+pub struct ConversationStats {
+    /// Every conversation.
+    pub total: i64,
+    /// Archived ones.
+    pub archived: i64,
+    /// Pinned ones.
+    pub pinned: i64,
+    /// Updated in the last 7 days.
+    pub recent: i64,
+    /// Messages across all of them.
+    pub messages: i64,
+    /// Prompt plus completion tokens of those messages.
+    pub tokens: i64,
+    /// `messages / total` (0 when there are no conversations).
     pub average_messages_per_conversation: f64,
 }
 
@@ -31,7 +42,7 @@ pub struct ConversationStatsView {
 #[derive(Debug, Clone)]
 pub struct RecentMessage {
     /// The message.
-    pub message: MessageRow,
+    pub message: Message,
     /// Its conversation's title.
     pub conversation_title: String,
 }
@@ -101,11 +112,14 @@ impl App {
         &self,
         user: &CurrentUser,
         ids: &[Id],
-    ) -> Result<HashMap<Id, CategoryRow>> {
+    ) -> Result<HashMap<Id, Category>> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
         let rows = store::categories_of(&mut conn, user.id, ids).await?;
-        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|c| (c.id, Category::from(c)))
+            .collect())
     }
 
     /// One page of the messages of one of the caller's conversations, oldest first.
@@ -117,13 +131,14 @@ impl App {
         user: &CurrentUser,
         id: Id,
         page: PageRequest,
-    ) -> Result<Page<MessageRow>> {
+    ) -> Result<Page<Message>> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
         store::find_owned(&mut conn, id, user.id)
             .await
             .map_err(not_found)?;
-        Ok(messages::page_for_conversation(&mut conn, id, page).await?)
+        let rows = messages::page_for_conversation(&mut conn, id, page.into()).await?;
+        Ok(page::from_store(rows))
     }
 
     /// Stores a message with `role` (`user`, `assistant` or `system`) in one of the caller's
@@ -137,7 +152,7 @@ impl App {
         id: Id,
         role: &str,
         content: &str,
-    ) -> Result<MessageRow> {
+    ) -> Result<Message> {
         {
             let mut pooled = self.db().get().await?;
             let mut conn = pooled.conn();
@@ -170,7 +185,7 @@ impl App {
                     let now = time::now();
                     let m = insert_message(&mut tx, id, role, &content, now).await?;
                     store::refresh_counters(&mut tx, id, now).await?;
-                    Ok(m)
+                    Ok(Message::from(m))
                 })
             })
             .await
@@ -214,7 +229,7 @@ impl App {
     ///
     /// # Errors
     /// Database failures only.
-    pub async fn conversation_stats(&self, user: &CurrentUser) -> Result<ConversationStatsView> {
+    pub async fn conversation_stats(&self, user: &CurrentUser) -> Result<ConversationStats> {
         let since = time::now() - chrono::Duration::days(7);
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
@@ -224,8 +239,13 @@ impl App {
         } else {
             0.0
         };
-        Ok(ConversationStatsView {
-            stats,
+        Ok(ConversationStats {
+            total: stats.total,
+            archived: stats.archived,
+            pinned: stats.pinned,
+            recent: stats.recent,
+            messages: stats.messages,
+            tokens: stats.tokens,
             average_messages_per_conversation,
         })
     }
@@ -251,7 +271,7 @@ impl App {
             .await?
             .into_iter()
             .map(|(message, conversation_title)| RecentMessage {
-                message,
+                message: message.into(),
                 conversation_title,
             })
             .collect())

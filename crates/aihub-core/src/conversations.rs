@@ -7,18 +7,17 @@
 
 mod context;
 mod reply;
+mod views;
 
 pub use context::fit_context;
+pub use views::{Conversation, ConversationFilter, ConversationOrder, Message};
 
 use crate::auth::CurrentUser;
+use crate::page::{self, Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ChatRole, ErrorCode, Id, MessageStatus, ProviderKind, time};
-use aihub_store::conversations::{
-    self as store, ConversationChanges, ConversationFilter, ConversationOrder, ConversationRow,
-    NewConversation,
-};
+use aihub_store::conversations::{self as store, ConversationChanges, NewConversation};
 use aihub_store::messages::{self, MessageRow, NewMessage};
-use aihub_store::{Page, PageRequest};
 use std::time::Duration;
 
 /// Input of `POST /conversations`.
@@ -90,18 +89,18 @@ pub struct SendInput {
 #[derive(Debug, Clone)]
 pub struct ConversationDetail {
     /// The conversation.
-    pub conversation: ConversationRow,
+    pub conversation: Conversation,
     /// Its messages, oldest first.
-    pub messages: Vec<MessageRow>,
+    pub messages: Vec<Message>,
 }
 
 /// Both messages of one `send`.
 #[derive(Debug, Clone)]
 pub struct Exchange {
     /// The stored user message.
-    pub user_message: MessageRow,
+    pub user_message: Message,
     /// The stored reply, with tokens and cost.
-    pub assistant_message: MessageRow,
+    pub assistant_message: Message,
 }
 
 /// Result of `POST …/stream/stop`.
@@ -110,7 +109,7 @@ pub struct StopOutcome {
     /// Whether a running stream was stopped.
     pub stopped: bool,
     /// The stored partial reply, when one was stopped.
-    pub message: Option<MessageRow>,
+    pub message: Option<Message>,
 }
 
 /// Who asked for a generation, for billing and logs.
@@ -250,8 +249,8 @@ impl App {
             })
             .await?;
         Ok(ConversationDetail {
-            conversation,
-            messages,
+            conversation: conversation.into(),
+            messages: messages.into_iter().map(Message::from).collect(),
         })
     }
 
@@ -265,10 +264,18 @@ impl App {
         filter: &ConversationFilter,
         order: ConversationOrder,
         page: PageRequest,
-    ) -> Result<Page<ConversationRow>> {
+    ) -> Result<Page<Conversation>> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
-        Ok(store::list(&mut conn, user.id, filter, order, page).await?)
+        let rows = store::list(
+            &mut conn,
+            user.id,
+            &filter.into(),
+            order.into(),
+            page.into(),
+        )
+        .await?;
+        Ok(page::from_store(rows))
     }
 
     /// One of the caller's conversations with its messages.
@@ -283,8 +290,8 @@ impl App {
             .map_err(not_found)?;
         let messages = messages::list_for_conversation(&mut conn, id).await?;
         Ok(ConversationDetail {
-            conversation,
-            messages,
+            conversation: conversation.into(),
+            messages: messages.into_iter().map(Message::from).collect(),
         })
     }
 
@@ -297,7 +304,7 @@ impl App {
         user: &CurrentUser,
         id: Id,
         update: ConversationUpdate,
-    ) -> Result<ConversationRow> {
+    ) -> Result<Conversation> {
         let title = update
             .title
             .as_deref()
@@ -355,6 +362,7 @@ impl App {
         let mut conn = pooled.conn();
         store::update_owned(&mut conn, id, user.id, &changes)
             .await
+            .map(Conversation::from)
             .map_err(not_found)
     }
 
@@ -404,7 +412,8 @@ impl App {
         let message = messages::list_for_conversation(&mut conn, id)
             .await?
             .into_iter()
-            .find(|m| m.id == message_id);
+            .find(|m| m.id == message_id)
+            .map(Message::from);
         Ok(StopOutcome {
             stopped: true,
             message,

@@ -77,7 +77,7 @@ impl App {
                 match result {
                     Ok(response) => {
                         let ttft_ms = Some(reservation.elapsed_ms());
-                        let priced = app.pricing().price(&vendor_model, &response.usage);
+                        let priced = app.price_catalog().price(&vendor_model, &response.usage);
                         let billed = Billed {
                             usage: response.usage,
                             cost: priced.cost,

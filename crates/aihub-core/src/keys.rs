@@ -20,10 +20,11 @@
 
 use crate::auth::CurrentUser;
 use crate::crypto::sha256_hex;
+use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, time};
+use aihub_store::StoreError;
 use aihub_store::api_keys::{self as store, ApiKeyChanges, ApiKeyRow, NewApiKey};
-use aihub_store::{Page, PageRequest, StoreError};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use secrecy::SecretString;
 use std::time::Duration;
@@ -259,7 +260,7 @@ impl App {
     ) -> Result<Page<ApiKey>> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
-        let rows = store::list_owned(&mut conn, user.id, page).await?;
+        let rows = store::list_owned(&mut conn, user.id, page.into()).await?;
         let uses = &self.inner.api_keys.uses;
         Ok(Page {
             items: rows

@@ -21,6 +21,8 @@ pub mod generation;
 pub mod keys;
 pub mod limits;
 pub mod model_preferences;
+mod page;
+pub mod pricing;
 pub mod prompts;
 pub mod providers;
 mod routing;
@@ -28,12 +30,12 @@ mod streams;
 mod usage;
 mod validate;
 
-pub use app::App;
+pub use app::{App, migrate};
 pub use config::{CoreConfig, RoutingConfig};
 pub use error::{Error, Result};
+pub use page::{Page, PageRequest};
+pub use pricing::Pricing;
 
-pub use aihub_billing as billing;
 pub use aihub_domain as domain;
 /// The provider adapters and the OpenAI wire types `/v1` speaks.
 pub use aihub_providers as adapters;
-pub use aihub_store as store;

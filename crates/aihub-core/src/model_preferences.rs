@@ -8,12 +8,13 @@
 //! it), the switch is retried from the start; two defaults can never be committed.
 
 use crate::auth::CurrentUser;
+use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{Id, ProviderKind, time};
+use aihub_store::StoreError;
 use aihub_store::model_preferences::{
     self as store, ModelPreferenceChanges, ModelPreferenceRow, NewModelPreference,
 };
-use aihub_store::{Page, PageRequest, StoreError};
 use chrono::NaiveDateTime;
 
 /// Longest accepted model id, in characters.
@@ -202,7 +203,7 @@ impl App {
             &mut conn,
             user.id,
             provider_kind.map(ProviderKind::as_str),
-            page,
+            page.into(),
         )
         .await?;
         Ok(Page {

@@ -5,13 +5,13 @@
 pub mod template;
 
 use crate::auth::CurrentUser;
+use crate::categories::CategoryRef;
+use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, categories, validate};
 use aihub_domain::{Id, time};
-use aihub_store::prompts::{
-    self as store, CategoryRef, NewPrompt, PromptChanges, PromptFilter, PromptOrder, PromptRow,
-    PromptWithCategory,
-};
-use aihub_store::{Page, PageRequest, StoreError};
+use aihub_store::StoreError;
+use aihub_store::prompts::{self as store, NewPrompt, PromptChanges, PromptWithCategory};
+use chrono::NaiveDateTime;
 use std::collections::HashMap;
 use template::TemplateError;
 
@@ -22,15 +22,33 @@ pub const MAX_CONTENT_CHARS: usize = 100_000;
 /// Longest description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
-/// A prompt as the API shows it.
+/// A prompt template as the API shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
-    /// The stored row.
-    pub prompt: PromptRow,
+    /// Id.
+    pub id: Id,
+    /// Owner.
+    pub user_id: Id,
+    /// One of the owner's categories (`None`: uncategorised, also after it was deleted).
+    pub category_id: Option<Id>,
     /// Its category's id, name and colour, if it has one.
     pub category: Option<CategoryRef>,
+    /// Title, 1–200 characters.
+    pub title: String,
+    /// Template text with `{name}` placeholders ([`template`]).
+    pub content: String,
+    /// Free text, up to 1000 characters.
+    pub description: Option<String>,
     /// The placeholder names of `content`, each once, in order of first appearance.
     pub variables: Vec<String>,
+    /// Marked as a favourite.
+    pub is_favorite: bool,
+    /// Times the template was rendered.
+    pub usage_count: i64,
+    /// Creation time (UTC).
+    pub created_at: NaiveDateTime,
+    /// Last change (UTC; rendering does not change it).
+    pub updated_at: NaiveDateTime,
 }
 
 impl From<PromptWithCategory> for Prompt {
@@ -39,10 +57,78 @@ impl From<PromptWithCategory> for Prompt {
         let variables = template::parse(&p.prompt.content)
             .map(|t| t.variables())
             .unwrap_or_default();
+        let row = p.prompt;
         Prompt {
-            prompt: p.prompt,
-            category: p.category,
+            id: row.id,
+            user_id: row.user_id,
+            category_id: row.category_id,
+            category: p.category.map(|c| CategoryRef {
+                id: c.id,
+                name: c.name,
+                color: c.color,
+            }),
+            title: row.title,
+            content: row.content,
+            description: row.description,
             variables,
+            is_favorite: row.is_favorite,
+            usage_count: row.usage_count,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Sort order of the prompt listing; `true` is ascending. Ties go to the newest id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptOrder {
+    /// By `updated_at`.
+    UpdatedAt(bool),
+    /// By `created_at`.
+    CreatedAt(bool),
+    /// By `title`.
+    Title(bool),
+    /// By `usage_count`.
+    UsageCount(bool),
+}
+
+impl Default for PromptOrder {
+    /// Most recently updated first.
+    fn default() -> Self {
+        PromptOrder::UpdatedAt(false)
+    }
+}
+
+impl From<PromptOrder> for store::PromptOrder {
+    fn from(o: PromptOrder) -> Self {
+        match o {
+            PromptOrder::UpdatedAt(asc) => store::PromptOrder::UpdatedAt(asc),
+            PromptOrder::CreatedAt(asc) => store::PromptOrder::CreatedAt(asc),
+            PromptOrder::Title(asc) => store::PromptOrder::Title(asc),
+            PromptOrder::UsageCount(asc) => store::PromptOrder::UsageCount(asc),
+        }
+    }
+}
+
+/// Filters of the prompt listing; `None` does not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromptFilter {
+    /// Only prompts in this category.
+    pub category_id: Option<Id>,
+    /// Only favourites, or only the others.
+    pub is_favorite: Option<bool>,
+    /// Substring of the title or the content, case-insensitive for ASCII on both backends
+    /// (other letters match in their exact case everywhere, and case-insensitively where the
+    /// database's `LOWER` folds them). `%`, `_` and `\` match themselves.
+    pub search: Option<String>,
+}
+
+impl From<&PromptFilter> for store::PromptFilter {
+    fn from(f: &PromptFilter) -> Self {
+        store::PromptFilter {
+            category_id: f.category_id,
+            is_favorite: f.is_favorite,
+            search: f.search.clone(),
         }
     }
 }
@@ -178,11 +264,15 @@ impl App {
     ) -> Result<Page<Prompt>> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
-        let rows = store::list(&mut conn, user.id, filter, order, page).await?;
-        Ok(Page {
-            items: rows.items.into_iter().map(Prompt::from).collect(),
-            total: rows.total,
-        })
+        let rows = store::list(
+            &mut conn,
+            user.id,
+            &filter.into(),
+            order.into(),
+            page.into(),
+        )
+        .await?;
+        Ok(crate::page::from_store(rows))
     }
 
     /// One of the caller's prompts.

@@ -4,12 +4,10 @@
 //! inside a [`SecretString`] handed to an adapter, or masked.
 
 use crate::auth::CurrentUser;
+use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, ModelInfo, ProviderConfig, ProviderKind, ProviderScope, time};
-use aihub_store::providers::{
-    self as store, NewProvider, ProviderChanges, ProviderFilter, ProviderRow,
-};
-use aihub_store::{Page, PageRequest};
+use aihub_store::providers::{self as store, NewProvider, ProviderChanges, ProviderRow};
 use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Instant;
@@ -75,6 +73,27 @@ impl Provider {
         self.base_url
             .clone()
             .or_else(|| self.kind.default_base_url().map(str::to_owned))
+    }
+}
+
+/// Filters of the provider listing; `None` does not filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProviderFilter {
+    /// Only this scope.
+    pub scope: Option<ProviderScope>,
+    /// Only this kind.
+    pub kind: Option<ProviderKind>,
+    /// Only active, or only inactive ones.
+    pub is_active: Option<bool>,
+}
+
+impl From<&ProviderFilter> for store::ProviderFilter {
+    fn from(f: &ProviderFilter) -> Self {
+        store::ProviderFilter {
+            scope: f.scope.map(|s| s.as_str().to_owned()),
+            kind: f.kind.map(|k| k.as_str().to_owned()),
+            is_active: f.is_active,
+        }
     }
 }
 
@@ -223,7 +242,7 @@ impl App {
     ) -> Result<Page<Provider>> {
         let mut pooled = self.db().get().await?;
         let mut conn = pooled.conn();
-        let rows = store::list_owned(&mut conn, user.id, filter, page).await?;
+        let rows = store::list_owned(&mut conn, user.id, &filter.into(), page.into()).await?;
         Ok(Page {
             items: rows
                 .items

@@ -1,6 +1,6 @@
 //! Shared DTOs: pagination and time formatting.
 
-use aihub_core::store::PageRequest;
+use aihub_core::PageRequest;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

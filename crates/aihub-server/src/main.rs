@@ -97,10 +97,11 @@ async fn main() -> Result<()> {
         Command::Migrate => {
             let settings = Settings::load(cli.config.as_deref())?;
             init_tracing(&settings.log);
-            let db = aihub_core::store::Db::connect(&settings.database_url(), 1)
+            let backend = aihub_core::migrate(&settings.database_url())
                 .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))
                 .context("migrating the database")?;
-            println!("migrations applied ({})", db.backend_name());
+            println!("migrations applied ({backend})");
             Ok(())
         }
         Command::User {
@@ -142,7 +143,9 @@ async fn main() -> Result<()> {
             let user = result.map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!(
                 "created user {} (id {}, role {})",
-                user.username, user.id, user.role
+                user.username,
+                user.id,
+                user.role.as_str()
             );
             Ok(())
         }
@@ -184,7 +187,7 @@ async fn serve(settings: Settings) -> Result<()> {
     let listener = std::net::TcpListener::bind(&addr).with_context(|| format!("binding {addr}"))?;
     let server = aihub_http::server(app.clone(), listener, settings.http_options()?)?;
     let handle = server.handle();
-    tracing::info!(%addr, database = app.db().backend_name(), "AI Hub listening; Swagger UI at http://{addr}/docs/");
+    tracing::info!(%addr, database = app.database_backend(), "AI Hub listening; Swagger UI at http://{addr}/docs/");
     let drain = app.clone();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -19,8 +19,8 @@
 //! ```
 
 use crate::db::{TestBackend, TestDb};
-use aihub_core::store::usage::UsageRow;
 use aihub_core::{App, CoreConfig};
+use aihub_store::usage::UsageRow;
 use anyhow::Context;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -167,18 +167,13 @@ impl TestApp {
         };
         let mut config = test_config(db_url.clone());
         configure(&mut config);
-        let app =
-            match aihub_core::App::start(config, aihub_core::billing::PricingCatalog::builtin())
-                .await
-            {
-                Ok(app) => app,
-                Err(e) => {
-                    let _ = db.cleanup().await;
-                    return Err(
-                        anyhow::Error::new(e).context(format!("starting the app on {backend}"))
-                    );
-                }
-            };
+        let app = match aihub_core::App::start(config, aihub_core::Pricing::builtin()).await {
+            Ok(app) => app,
+            Err(e) => {
+                let _ = db.cleanup().await;
+                return Err(anyhow::Error::new(e).context(format!("starting the app on {backend}")));
+            }
+        };
         let served = bind_and_serve(app.clone(), http_options);
         let (base_url, server) = match served {
             Ok(ok) => ok,
@@ -370,9 +365,8 @@ impl TestApp {
     /// The database cannot be queried (e.g. after `stop`).
     pub async fn usage_rows(&self, user_id: i64) -> anyhow::Result<Vec<UsageRow>> {
         let mut pooled = self.app.db().get().await?;
-        let rows =
-            aihub_core::store::usage::list_for_user(&mut pooled.conn(), user_id, USAGE_ROWS_LIMIT)
-                .await?;
+        let rows = aihub_store::usage::list_for_user(&mut pooled.conn(), user_id, USAGE_ROWS_LIMIT)
+            .await?;
         Ok(rows)
     }
 

@@ -13,7 +13,7 @@
 //! # async fn demo() -> anyhow::Result<()> {
 //! use aihub_testkit::{TestBackend, TestDb};
 //! let db = TestDb::create(TestBackend::Postgres).await?;
-//! let pool = aihub_core::store::Db::connect(&db.url, 2).await?; // migrates into the schema
+//! let pool = aihub_store::Db::connect(&db.url, 2).await?; // migrates into the schema
 //! // ...
 //! pool.close();
 //! db.cleanup().await?; // DROP SCHEMA … CASCADE

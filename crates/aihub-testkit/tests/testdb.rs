@@ -1,7 +1,7 @@
 //! `TestDb` on both backends: a fresh database that `Db::connect` migrates, isolated from every
 //! other test's, and removed by `cleanup`.
 
-use aihub_core::store::Db;
+use aihub_store::Db;
 use aihub_testkit::{TestBackend, TestDb};
 use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -10,7 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 async fn count_users(db: &Db) -> i64 {
     let mut pooled = db.get().await.expect("a pooled connection");
     let query = diesel::select(diesel::dsl::sql::<BigInt>("(SELECT COUNT(*) FROM users)"));
-    aihub_core::store::on_conn!(&mut pooled.conn(), |c| query.get_result::<i64>(c).await)
+    aihub_store::on_conn!(&mut pooled.conn(), |c| query.get_result::<i64>(c).await)
         .expect("counting users")
 }
 
@@ -71,14 +71,14 @@ async fn postgres_db_is_a_fresh_schema_and_cleanup_drops_it() {
     // Every pooled connection resolves names in the test schema, where the tables (and
     // diesel's migration table) were created.
     let mut pooled = db.get().await.expect("a pooled connection");
-    let current: Option<String> = aihub_core::store::on_conn!(&mut pooled.conn(), |c| {
+    let current: Option<String> = aihub_store::on_conn!(&mut pooled.conn(), |c| {
         diesel::select(diesel::dsl::sql::<Nullable<Text>>("current_schema()"))
             .get_result(c)
             .await
     })
     .expect("current_schema()");
     assert_eq!(current.as_deref(), Some(schema.as_str()));
-    let tables: i64 = aihub_core::store::on_conn!(&mut pooled.conn(), |c| {
+    let tables: i64 = aihub_store::on_conn!(&mut pooled.conn(), |c| {
         diesel::select(diesel::dsl::sql::<BigInt>(&format!(
             "(SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{schema}' \
              AND table_name IN ('users', '__diesel_schema_migrations'))"
@@ -109,7 +109,7 @@ async fn concurrent_databases_are_isolated() {
         );
 
         let mut pooled = da.get().await.expect("a pooled connection");
-        let inserted = aihub_core::store::on_conn!(&mut pooled.conn(), |c| {
+        let inserted = aihub_store::on_conn!(&mut pooled.conn(), |c| {
             diesel::sql_query(
                 "INSERT INTO users (username, email, password_hash, role, is_active, created_at, updated_at) \
                  VALUES ('iso', 'iso@example.com', 'x', 'user', true, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",

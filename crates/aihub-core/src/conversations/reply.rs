@@ -10,7 +10,7 @@
 //! user message is kept either way.
 
 use super::context::{DEFAULT_REPLY_RESERVE, build_messages, fit_context};
-use super::{Exchange, NewConversationInput, RequestContext, SendInput};
+use super::{Conversation, Exchange, NewConversationInput, RequestContext, SendInput};
 use super::{default_title, not_found};
 use crate::auth::CurrentUser;
 use crate::generation::settings::{self, Layer};
@@ -23,7 +23,6 @@ use crate::streams::StreamFinish;
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ChatRequest, ChatRole, ErrorCode, Id, MessageStatus, time};
 use aihub_store::conversations as store;
-use aihub_store::conversations::ConversationRow;
 use aihub_store::messages::{self, MessageOutcome, MessageRow, NewMessage};
 use futures_util::future::BoxFuture;
 use std::sync::{Arc, Mutex};
@@ -271,7 +270,7 @@ impl App {
         );
         let mut dropped = 0;
         let window = self
-            .pricing()
+            .price_catalog()
             .lookup(&settings.model)
             .and_then(|p| p.context_window);
         if let Some(window) = window {
@@ -398,8 +397,8 @@ impl App {
             .ok_or_else(|| Error::not_found("conversation"))?;
         Ok((
             Exchange {
-                user_message: prepared.user_message,
-                assistant_message,
+                user_message: prepared.user_message.into(),
+                assistant_message: assistant_message.into(),
             },
             reply,
         ))
@@ -445,7 +444,7 @@ impl App {
         use_context: bool,
         timeout: Option<Duration>,
         ctx: RequestContext,
-    ) -> Result<(ConversationRow, GenerationStream)> {
+    ) -> Result<(Conversation, GenerationStream)> {
         check_send_input(&send)?;
         if conversation.provider_id.is_none() {
             return Err(Error::validation(

@@ -78,7 +78,7 @@ impl App {
             Some(u) => u,
             None => aihub_billing::estimate_usage(model, prompt, completion),
         };
-        let priced = self.pricing().price(model, &usage);
+        let priced = self.price_catalog().price(model, &usage);
         Billed {
             usage,
             cost: priced.cost,
@@ -132,7 +132,7 @@ fn usage_record(
         completion_tokens: i64::from(s.billed.usage.completion_tokens),
         estimated: s.billed.usage.estimated,
         cost: s.billed.cost,
-        currency: app.pricing().currency.clone(),
+        currency: app.price_catalog().currency.clone(),
         price_known: s.billed.price_known,
         status: s.outcome.usage_status(),
         latency_ms,

@@ -152,7 +152,7 @@ impl App {
                 (None, None) => break,
             };
             r.model = model.clone();
-            apply_provider_defaults(&mut r, omitted, &rp.provider, self.pricing());
+            apply_provider_defaults(&mut r, omitted, &rp.provider, self.price_catalog());
             let r = Arc::new(r);
             previous = Some(r.clone());
             reservation.set_in_flight(Some(InFlight {

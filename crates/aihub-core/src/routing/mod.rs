@@ -148,7 +148,7 @@ impl App {
             }
         }
         let route = pick(&|p| p.config.models.iter().any(|m| m == name)).or_else(|| {
-            let (_, price) = self.pricing().resolve(name)?;
+            let (_, price) = self.price_catalog().resolve(name)?;
             let kind = price.provider.as_str();
             pick(&|p| p.kind.as_str() == kind)
         });

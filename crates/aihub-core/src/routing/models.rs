@@ -22,7 +22,7 @@ impl App {
             let provider = &route.provider;
             let mut names: Vec<String> = provider.config.models.clone();
             let mut catalog: Vec<&String> = self
-                .pricing()
+                .price_catalog()
                 .models
                 .iter()
                 .filter(|(_, p)| p.provider == provider.kind)

@@ -5,8 +5,7 @@ use crate::error::{ApiError, ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, ValidJson, call, client_ip};
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use aihub_core::App;
-use aihub_core::auth::{IssuedTokens, ProfileUpdate, Registration};
-use aihub_core::store::users::UserRow;
+use aihub_core::auth::{IssuedTokens, ProfileUpdate, Registration, User};
 use aihub_domain::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -33,14 +32,14 @@ pub struct UserResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&UserRow> for UserResponse {
-    fn from(u: &UserRow) -> Self {
+impl From<&User> for UserResponse {
+    fn from(u: &User) -> Self {
         UserResponse {
             id: u.id,
             username: u.username.clone(),
             email: u.email.clone(),
             full_name: u.full_name.clone(),
-            role: Role::parse(&u.role),
+            role: u.role,
             is_active: u.is_active,
             created_at: ts(u.created_at),
             updated_at: ts(u.updated_at),

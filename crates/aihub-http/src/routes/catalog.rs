@@ -223,7 +223,7 @@ pub async fn list_models(
     })
     .await?;
     let total = models.len() as i64;
-    let currency = app.pricing().currency.clone();
+    let currency = app.pricing().currency().to_owned();
     let items: Vec<ModelResponse> = models
         .into_iter()
         .skip(usize::try_from(page_req.offset).unwrap_or(usize::MAX))
@@ -383,11 +383,11 @@ pub struct PricingResponse {
     responses((status = 200, body = PricingResponse), (status = 401, body = ErrorResponse)))]
 #[get("/pricing")]
 pub async fn get_pricing(app: web::Data<App>, _user: AuthUser) -> ApiResult<HttpResponse> {
-    let catalog = app.pricing();
+    let pricing = app.pricing();
     Ok(HttpResponse::Ok().json(PricingResponse {
-        currency: catalog.currency.clone(),
-        as_of: catalog.as_of.clone(),
-        source: catalog.source.clone(),
+        currency: pricing.currency().to_owned(),
+        as_of: pricing.as_of().map(str::to_owned),
+        source: pricing.source().map(str::to_owned),
         models: app
             .pricing_table()
             .into_iter()
@@ -480,10 +480,10 @@ pub async fn count_tokens(
     })
     .await?;
     Ok(HttpResponse::Ok().json(TokenCountResponse {
-        encoding: aihub_core::billing::encoding_name(&r.model),
+        encoding: r.encoding,
         model: r.model,
-        token_count: r.count.tokens,
-        estimated: r.count.estimated,
+        token_count: r.tokens,
+        estimated: r.estimated,
     }))
 }
 

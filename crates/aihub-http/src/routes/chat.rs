@@ -237,7 +237,7 @@ pub async fn create_chat(
             app.attached_chat_stream(&user, attached, ctx).await
         })
         .await?;
-        let currency = app.pricing().currency.clone();
+        let currency = app.pricing().currency().to_owned();
         return Ok(sse::respond(
             HttpResponse::Ok(),
             None,
@@ -281,7 +281,7 @@ pub async fn create_chat(
         app.direct_chat_stream(user_id, input, ctx).await
     })
     .await?;
-    let currency = app.pricing().currency.clone();
+    let currency = app.pricing().currency().to_owned();
     Ok(sse::respond(
         HttpResponse::Ok(),
         None,

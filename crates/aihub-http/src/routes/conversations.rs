@@ -8,12 +8,11 @@ use crate::middleware::RequestId;
 use crate::sse;
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use aihub_core::App;
+use aihub_core::categories::Category;
 use aihub_core::conversations::{
-    ConversationUpdate, NewConversationInput, RequestContext, SendInput,
+    Conversation, ConversationFilter, ConversationOrder, ConversationUpdate, Message,
+    NewConversationInput, RequestContext, SendInput,
 };
-use aihub_core::store::categories::CategoryRow;
-use aihub_core::store::conversations::{ConversationFilter, ConversationOrder, ConversationRow};
-use aihub_core::store::messages::MessageRow;
 use aihub_domain::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -61,8 +60,8 @@ pub struct MessageResponse {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&MessageRow> for MessageResponse {
-    fn from(m: &MessageRow) -> Self {
+impl From<&Message> for MessageResponse {
+    fn from(m: &Message) -> Self {
         MessageResponse {
             id: m.id,
             conversation_id: m.conversation_id,
@@ -78,11 +77,11 @@ impl From<&MessageRow> for MessageResponse {
                 (Some(p), Some(c)) => Some(p + c),
                 _ => None,
             },
-            cost: m.cost_nanos.map(|n| Money(n).as_units_f64()),
-            cost_nanos: m.cost_nanos,
+            cost: m.cost.map(Money::as_units_f64),
+            cost_nanos: m.cost.map(Money::nanos),
             finish_reason: m.finish_reason.clone(),
             response_time_ms: m.response_time_ms,
-            metadata: serde_json::from_str(&m.metadata).unwrap_or_else(|_| serde_json::json!({})),
+            metadata: m.metadata.clone(),
             created_at: ts(m.created_at),
         }
     }
@@ -141,7 +140,7 @@ pub struct CategoryRef {
 
 impl ConversationResponse {
     /// The response for `c`, with its category looked up in `cats`.
-    fn with_categories(c: &ConversationRow, cats: &HashMap<i64, CategoryRow>) -> Self {
+    fn with_categories(c: &Conversation, cats: &HashMap<i64, Category>) -> Self {
         let mut r = ConversationResponse::from(c);
         r.category = c
             .category_id
@@ -159,8 +158,8 @@ impl ConversationResponse {
 async fn categories_for(
     app: &App,
     user: &aihub_core::auth::CurrentUser,
-    rows: &[&ConversationRow],
-) -> aihub_core::Result<HashMap<i64, CategoryRow>> {
+    rows: &[&Conversation],
+) -> aihub_core::Result<HashMap<i64, Category>> {
     let mut ids: Vec<i64> = rows.iter().filter_map(|c| c.category_id).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -170,8 +169,8 @@ async fn categories_for(
     app.categories_by_id(user, &ids).await
 }
 
-impl From<&ConversationRow> for ConversationResponse {
-    fn from(c: &ConversationRow) -> Self {
+impl From<&Conversation> for ConversationResponse {
+    fn from(c: &Conversation) -> Self {
         ConversationResponse {
             id: c.id,
             user_id: c.user_id,
@@ -183,7 +182,7 @@ impl From<&ConversationRow> for ConversationResponse {
             temperature: c.temperature,
             is_pinned: c.is_pinned,
             is_archived: c.is_archived,
-            metadata: serde_json::from_str(&c.metadata).unwrap_or_else(|_| serde_json::json!({})),
+            metadata: c.metadata.clone(),
             message_count: c.message_count,
             last_message_at: c.last_message_at.map(ts),
             category_id: c.category_id,
@@ -922,11 +921,10 @@ pub async fn bulk_archive(
     responses((status = 200, body = ConversationStatsResponse), (status = 401, body = ErrorResponse)))]
 #[get("/conversations/stats")]
 pub async fn conversation_stats(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let v = call(&app, move |app| async move {
+    let s = call(&app, move |app| async move {
         app.conversation_stats(&user.0).await
     })
     .await?;
-    let s = v.stats;
     Ok(HttpResponse::Ok().json(ConversationStatsResponse {
         total_conversations: s.total,
         active_conversations: s.total - s.archived,
@@ -934,7 +932,7 @@ pub async fn conversation_stats(app: web::Data<App>, user: AuthUser) -> ApiResul
         pinned_conversations: s.pinned,
         total_messages: s.messages,
         total_tokens: s.tokens,
-        average_messages_per_conversation: v.average_messages_per_conversation,
+        average_messages_per_conversation: s.average_messages_per_conversation,
         recent_activity: s.recent,
     }))
 }

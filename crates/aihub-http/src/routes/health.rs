@@ -59,16 +59,14 @@ pub async fn health(app: web::Data<App>) -> HttpResponse {
 #[utoipa::path(tag = "system", operation_id = "get_readiness", responses((status = 200, body = ReadyResponse), (status = 503, body = ReadyResponse)))]
 #[get("/health/ready")]
 pub async fn ready(app: web::Data<App>) -> HttpResponse {
-    let db = app.db().clone();
-    let ping = app
-        .run(async move { db.ping().await.map_err(aihub_core::Error::from) })
-        .await;
+    let pinger = app.get_ref().clone();
+    let ping = app.run(async move { pinger.ping_database().await }).await;
     let (database, db_ok) = match ping {
         Ok(d) => (
             ComponentCheck {
                 status: "ok",
                 response_time_ms: d.as_secs_f64() * 1000.0,
-                backend: Some(app.db().backend_name()),
+                backend: Some(app.database_backend()),
                 error: None,
             },
             true,
@@ -77,7 +75,7 @@ pub async fn ready(app: web::Data<App>) -> HttpResponse {
             ComponentCheck {
                 status: "error",
                 response_time_ms: 0.0,
-                backend: Some(app.db().backend_name()),
+                backend: Some(app.database_backend()),
                 error: Some(e.message),
             },
             false,
@@ -90,7 +88,7 @@ pub async fn ready(app: web::Data<App>) -> HttpResponse {
         draining,
         database,
         active_generations: app.active_generations(),
-        usage_pending: app.usage_writer().stats().pending,
+        usage_pending: app.usage_pending(),
     };
     if ok {
         HttpResponse::Ok().json(body)

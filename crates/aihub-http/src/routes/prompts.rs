@@ -5,8 +5,7 @@ use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use aihub_core::App;
-use aihub_core::prompts::{NewPromptInput, Prompt, PromptUpdate};
-use aihub_core::store::prompts::{PromptFilter, PromptOrder};
+use aihub_core::prompts::{NewPromptInput, Prompt, PromptFilter, PromptOrder, PromptUpdate};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -55,24 +54,23 @@ pub struct PromptResponse {
 
 impl From<Prompt> for PromptResponse {
     fn from(p: Prompt) -> Self {
-        let row = p.prompt;
         PromptResponse {
-            id: row.id,
-            user_id: row.user_id,
-            title: row.title,
-            content: row.content,
-            description: row.description,
+            id: p.id,
+            user_id: p.user_id,
+            title: p.title,
+            content: p.content,
+            description: p.description,
             variables: p.variables,
-            category_id: row.category_id,
+            category_id: p.category_id,
             category: p.category.map(|c| PromptCategory {
                 id: c.id,
                 name: c.name,
                 color: c.color,
             }),
-            is_favorite: row.is_favorite,
-            usage_count: row.usage_count,
-            created_at: ts(row.created_at),
-            updated_at: ts(row.updated_at),
+            is_favorite: p.is_favorite,
+            usage_count: p.usage_count,
+            created_at: ts(p.created_at),
+            updated_at: ts(p.updated_at),
         }
     }
 }

@@ -5,8 +5,7 @@ use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use aihub_core::App;
-use aihub_core::providers::{NewProviderInput, Provider, ProviderUpdate};
-use aihub_core::store::providers::ProviderFilter;
+use aihub_core::providers::{NewProviderInput, Provider, ProviderFilter, ProviderUpdate};
 use aihub_domain::{ErrorCode, ProviderConfig, ProviderKind, ProviderScope};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -207,8 +206,8 @@ pub async fn list_providers(
     }
     .resolve()?;
     let filter = ProviderFilter {
-        scope: q.scope.map(|s| s.as_str().to_owned()),
-        kind: q.kind.map(|k| k.as_str().to_owned()),
+        scope: q.scope,
+        kind: q.kind,
         is_active: q.is_active,
     };
     let rows = call(&app, move |app| async move {

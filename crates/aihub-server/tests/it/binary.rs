@@ -108,16 +108,16 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
         .unwrap();
     assert!(status.success(), "exit status {status:?}");
 
-    let store = aihub_core::store::Db::open(&db.url, 1).await.unwrap();
+    let store = aihub_store::Db::open(&db.url, 1).await.unwrap();
     let mut pooled = store.get().await.unwrap();
     let mut conn = pooled.conn();
-    let rows = aihub_core::store::usage::list_for_user(&mut conn, 1, 10)
+    let rows = aihub_store::usage::list_for_user(&mut conn, 1, 10)
         .await
         .unwrap();
     assert_eq!(rows.len(), 1, "the usage record was flushed before exit");
     assert_eq!(rows[0].status, "success");
     assert_eq!(rows[0].completion_tokens, 30);
-    let msgs = aihub_core::store::messages::list_for_conversation(&mut conn, id)
+    let msgs = aihub_store::messages::list_for_conversation(&mut conn, id)
         .await
         .unwrap();
     assert_eq!(msgs.last().unwrap().status, "complete");

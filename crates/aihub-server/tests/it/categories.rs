@@ -2,7 +2,7 @@
 //! pagination and counts, foreign ids (404 like a missing id, nothing changed), and deleting a
 //! category leaves its conversations and prompts uncategorised.
 
-use aihub_core::store::categories as store;
+use aihub_store::categories as store;
 use aihub_testkit::{TestApp, TestUser, both_backends};
 use serde_json::{Value, json};
 

@@ -17,7 +17,7 @@ async fn complete(app: &TestApp, user: &TestUser, body: Value) -> Value {
 }
 
 /// Waits for `n` usage rows of `user_id` (newest first), then checks no more arrive.
-async fn usage(app: &TestApp, user_id: i64, n: usize) -> Vec<aihub_core::store::usage::UsageRow> {
+async fn usage(app: &TestApp, user_id: i64, n: usize) -> Vec<aihub_store::usage::UsageRow> {
     app.wait_usage_rows(user_id, n).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rows = app.usage_rows(user_id).await.unwrap();

@@ -37,7 +37,7 @@ pub(crate) async fn org_provider(app: &TestApp, admin: &TestUser, base_url: &str
 pub(crate) async fn grant(app: &TestApp, pid: i64, user: &TestUser, admin: &TestUser) {
     let mut pooled = app.app.db().get().await.unwrap();
     let mut conn = pooled.conn();
-    aihub_core::store::providers::grant(
+    aihub_store::providers::grant(
         &mut conn,
         pid,
         user.id,

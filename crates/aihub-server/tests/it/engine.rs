@@ -190,7 +190,7 @@ async fn one_more_usage_row(
     app: &TestApp,
     user_id: i64,
     before: usize,
-) -> aihub_core::store::usage::UsageRow {
+) -> aihub_store::usage::UsageRow {
     app.wait_usage_rows(user_id, before + 1).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rows = app.usage_rows(user_id).await.unwrap();

@@ -2,8 +2,8 @@
 //! ones, and the atomic default switch (including concurrent switches).
 
 use aihub_core::domain::ProviderKind;
-use aihub_core::store::PageRequest;
-use aihub_core::store::model_preferences::{self as store, ModelPreferenceRow};
+use aihub_store::PageRequest;
+use aihub_store::model_preferences::{self as store, ModelPreferenceRow};
 use aihub_testkit::{TestApp, TestUser, both_backends};
 use futures_util::future::join_all;
 use serde_json::{Value, json};

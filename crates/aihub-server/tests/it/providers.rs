@@ -4,8 +4,8 @@
 
 use aihub_core::crypto::{KeyCipher, mask_key, random_token};
 use aihub_core::domain::time;
-use aihub_core::store::PageRequest;
-use aihub_core::store::providers::{self as store, ProviderChanges, ProviderFilter, ProviderRow};
+use aihub_store::PageRequest;
+use aihub_store::providers::{self as store, ProviderChanges, ProviderFilter, ProviderRow};
 use aihub_testkit::app::TEST_SECRET;
 use aihub_testkit::fake_openai::{FakeBehavior, FakeMode, FakeOpenAi};
 use aihub_testkit::{TestApp, TestUser, both_backends};

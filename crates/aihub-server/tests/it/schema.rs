@@ -1,6 +1,6 @@
 //! Both migration trees build the same tables with the same columns, matching `schema.rs`.
 
-use aihub_core::store::{Db, introspect};
+use aihub_store::{Db, introspect};
 use aihub_testkit::{TestBackend, TestDb};
 use std::collections::BTreeMap;
 

@@ -90,7 +90,7 @@ async fn exactly_usage_rows(
     app: &TestApp,
     user_id: i64,
     n: usize,
-) -> Vec<aihub_core::store::usage::UsageRow> {
+) -> Vec<aihub_store::usage::UsageRow> {
     let rows = app.wait_usage_rows(user_id, n).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let again = app.usage_rows(user_id).await.unwrap();
@@ -390,10 +390,10 @@ async fn shutdown_lets_streams_finish_and_flushes_usage(app: TestApp) {
     );
 
     // The record is in the database (read through a fresh pool: the app's is closed).
-    let db = aihub_core::store::Db::open(&app.db_url, 1).await.unwrap();
+    let db = aihub_store::Db::open(&app.db_url, 1).await.unwrap();
     let mut pooled = db.get().await.unwrap();
     let mut conn = pooled.conn();
-    let rows = aihub_core::store::usage::list_for_user(&mut conn, admin.id, 10)
+    let rows = aihub_store::usage::list_for_user(&mut conn, admin.id, 10)
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
@@ -419,15 +419,15 @@ async fn shutdown_past_its_grace_stops_streams_and_keeps_them(app: TestApp) {
     assert_eq!(done["type"], "done");
     assert_eq!(done["status"], "stopped");
     assert!(fake.wait_for_disconnect(Duration::from_secs(2)).await);
-    let db = aihub_core::store::Db::open(&app.db_url, 1).await.unwrap();
+    let db = aihub_store::Db::open(&app.db_url, 1).await.unwrap();
     let mut pooled = db.get().await.unwrap();
     let mut conn = pooled.conn();
-    let rows = aihub_core::store::usage::list_for_user(&mut conn, admin.id, 10)
+    let rows = aihub_store::usage::list_for_user(&mut conn, admin.id, 10)
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, "stopped");
-    let msgs = aihub_core::store::messages::list_for_conversation(&mut conn, id)
+    let msgs = aihub_store::messages::list_for_conversation(&mut conn, id)
         .await
         .unwrap();
     assert_eq!(msgs[1].status, "stopped");

@@ -38,7 +38,7 @@ fn chat(model: &str) -> Value {
 }
 
 /// Waits for `n` usage rows of `user_id`, then checks no more arrive.
-async fn exactly(app: &TestApp, user_id: i64, n: usize) -> Vec<aihub_core::store::usage::UsageRow> {
+async fn exactly(app: &TestApp, user_id: i64, n: usize) -> Vec<aihub_store::usage::UsageRow> {
     app.wait_usage_rows(user_id, n).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rows = app.usage_rows(user_id).await.unwrap();
