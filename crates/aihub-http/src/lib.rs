@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod openai;
 pub mod openapi;
 pub mod routes;
 mod server;

@@ -5,7 +5,7 @@
 //! byte for byte: `chat.completion` objects, `chat.completion.chunk` SSE events ending in
 //! `data: [DONE]`, OpenAI's `list` shapes, and error bodies whose `error.{message, type, code,
 //! param}` the official SDKs parse (plus AI Hub's `request_id`). The wire types and the
-//! canonical conversions live in `aihub_providers::openai`.
+//! conversions to and from the canonical types live in [`crate::openai`].
 //!
 //! AI Hub extension: `fallbacks: ["<provider>/<model>", …]` in a chat request lists models to
 //! try, in order, when the primary fails before the first byte.
@@ -14,13 +14,13 @@ use crate::api_key::ApiKeyAuth;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{ValidJson, call};
 use crate::middleware::RequestId;
-use crate::sse;
-use actix_web::{HttpResponse, HttpResponseBuilder, get, post, web};
-use aihub_core::adapters::openai::convert::{
+use crate::openai::wire::{ChatCompletionRequest, EmbeddingsRequest};
+use crate::openai::{
     ChunkEncoder, InvalidField, chat_completion_to_wire, chat_request_from_wire,
     embeddings_request_from_wire, embeddings_to_wire, error_event, model_list_to_wire,
 };
-use aihub_core::adapters::openai::wire::{ChatCompletionRequest, EmbeddingsRequest};
+use crate::sse;
+use actix_web::{HttpResponse, HttpResponseBuilder, get, post, web};
 use aihub_core::chat_completions::ChatCompletionInput;
 use aihub_core::generation::{Caller, GenerationEvent, Outcome};
 use aihub_core::keys::{ApiKeyPrincipal, Permission};

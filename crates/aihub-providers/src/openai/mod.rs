@@ -2,14 +2,14 @@
 //! (llama.cpp, vLLM, LM Studio, …), plus Ollama through its `/v1` endpoint until its native
 //! adapter takes over.
 //!
-//! [`wire`] holds the serde types of the OpenAI API (shared with the gateway's own `/v1`
-//! endpoints), [`convert`] the pure conversions, `errors` the error-body mapping; this module
-//! only sends requests (reqwest, through the shared `http` transport) and reads replies and
-//! streams.
+//! `wire` holds the serde types of the OpenAI API as upstreams speak it, `convert` the pure
+//! canonical ⇄ upstream conversions, `errors` the error-body mapping; this module only sends
+//! requests (reqwest, through the shared `http` transport) and reads replies and streams. The
+//! gateway's own `/v1` contract is not here: `aihub-http` owns it.
 
-pub mod convert;
+mod convert;
 mod errors;
-pub mod wire;
+mod wire;
 
 use crate::http::{self, Clients, Op};
 use crate::{ChatProvider, ChatStream, ProviderError, ProviderSettings};

@@ -9,11 +9,12 @@
 //! - models: <https://platform.openai.com/docs/api-reference/models>
 //! - errors: <https://platform.openai.com/docs/guides/error-codes>
 //!
-//! Every type is both `Serialize` and `Deserialize`: the adapter sends requests and reads
-//! replies from upstreams, and the gateway's own `/v1` endpoints read requests and send
-//! replies. Reading is lenient (unknown fields are ignored, optional fields may be missing or
-//! `null`, compatible servers' variations are accepted where noted); writing is faithful (the
-//! documented field names, `object` values, and `null` where OpenAI sends `null`).
+//! These are the adapter's own types for upstreams (the gateway's `/v1` bodies are
+//! `aihub-http`'s). Every type is both `Serialize` and `Deserialize`: the adapter sends requests
+//! and reads replies, and tests write fixtures. Reading is lenient (unknown fields are ignored,
+//! optional fields may be missing or `null`, compatible servers' variations are accepted where
+//! noted); writing is faithful (the documented field names, `object` values, and `null` where
+//! OpenAI sends `null`).
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -85,21 +86,15 @@ mod models;
 mod request;
 mod response;
 
-pub use embeddings::{
-    Embedding, EmbeddingInput, EmbeddingVector, EmbeddingsRequest, EmbeddingsResponse,
-    EmbeddingsUsage,
-};
-pub use error_body::{ErrorBody, ErrorCodeWire, ErrorObject};
-pub use models::{Model, ModelList};
+pub use embeddings::{EmbeddingInput, EmbeddingVector, EmbeddingsRequest, EmbeddingsResponse};
+pub use error_body::{ErrorBody, ErrorObject};
+pub use models::ModelList;
 pub use request::{
     ChatCompletionRequest, ContentPartWire, FunctionCallWire, FunctionDefinition, ImageUrlWire,
     JsonSchemaWire, MessageRole, NamedFunction, NamedToolChoice, RequestContent, RequestMessage,
     ResponseFormatWire, Stop, StreamOptions, Tool, ToolCallWire, ToolChoiceWire,
 };
-pub use response::{
-    ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, ChunkDelta, FunctionCallChunk,
-    ResponseMessage, ToolCallChunk, WireUsage,
-};
+pub use response::{ChatCompletion, ChatCompletionChunk, ToolCallChunk, WireUsage};
 
 #[cfg(test)]
 mod tests;

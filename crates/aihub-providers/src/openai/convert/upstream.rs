@@ -1,7 +1,6 @@
 //! The adapter side: canonical → an upstream OpenAI-wire request, and the upstream's replies
 //! (whole, streamed, embeddings, model lists) → canonical.
 
-use super::client_reply::embedding_from_base64;
 use crate::ProviderError;
 use crate::openai::wire::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ContentPartWire, EmbeddingInput,
@@ -15,6 +14,8 @@ use aihub_domain::{
     EmbeddingResponse, ErrorCode, FinishReason, MessageContent, ModelInfo, ProviderKind,
     ResponseFormat, ToolCall, ToolCallDelta, ToolChoice, ToolDefinition, Usage,
 };
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
 /// The typed fields of [`ChatCompletionRequest`]: keys of `extra` with these names are not
@@ -371,6 +372,22 @@ pub(crate) fn from_wire_embeddings(
         embeddings,
         usage,
     })
+}
+
+/// Reads a vector sent as `encoding_format: "base64"`: its little-endian `f32` bytes in
+/// standard base64; `None` when the text is not base64 or its length is not a multiple of 4
+/// bytes.
+fn embedding_from_base64(text: &str) -> Option<Vec<f32>> {
+    let bytes = BASE64.decode(text.trim()).ok()?;
+    if bytes.len() % 4 != 0 {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
 }
 
 /// Maps a `GET /models` list (an empty `owned_by` reads as none).

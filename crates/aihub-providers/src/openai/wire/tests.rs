@@ -1,3 +1,4 @@
+use super::response::{Choice, ResponseMessage};
 use super::*;
 use serde_json::json;
 

@@ -4,12 +4,12 @@
 use crate::openai::wire::{
     ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, ChunkDelta, Embedding,
     EmbeddingVector, EmbeddingsResponse, EmbeddingsUsage, FunctionCallChunk, FunctionCallWire,
-    Model, ModelList, ResponseMessage, ToolCallChunk, ToolCallWire, WireUsage,
+    Model, ModelList, ResponseMessage, StreamError, StreamErrorObject, ToolCallChunk, ToolCallWire,
+    WireUsage,
 };
 use aihub_domain::{ChatChunk, ChatResponse, EmbeddingResponse, FinishReason, Usage};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::{Value, json};
 
 /// The wire `finish_reason` of a canonical one. `stopped` (the caller stopped) and `error`
 /// have no OpenAI spelling and read as `stop`.
@@ -81,7 +81,7 @@ pub fn chat_completion_to_wire(
             logprobs: None,
             finish_reason: Some(finish.to_owned()),
         }],
-        usage: Some(usage_to_wire(response.usage)),
+        usage: usage_to_wire(response.usage),
         system_fingerprint: None,
     }
 }
@@ -218,10 +218,17 @@ impl ChunkEncoder {
 }
 
 /// OpenAI's in-stream error object, sent as a `data:` event when a stream fails after it
-/// started: `{"error": {"message", "type", "code", "param": null}}`. `code` is the gateway's
+/// started: `{"error": {"code", "message", "param": null, "type"}}`. `code` is the gateway's
 /// error code (`upstream_unavailable`, …), `kind` its error type (`server_error`, …).
-pub fn error_event(code: &str, message: &str, kind: &str) -> Value {
-    json!({"error": {"message": message, "type": kind, "code": code, "param": null}})
+pub fn error_event(code: &str, message: &str, kind: &str) -> StreamError {
+    StreamError {
+        error: StreamErrorObject {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            param: None,
+            kind: kind.to_owned(),
+        },
+    }
 }
 
 /// A vector as OpenAI's `encoding_format: "base64"` sends it: its little-endian `f32` bytes in
@@ -229,21 +236,6 @@ pub fn error_event(code: &str, message: &str, kind: &str) -> Value {
 pub fn embedding_to_base64(vector: &[f32]) -> String {
     let bytes: Vec<u8> = vector.iter().flat_map(|f| f.to_le_bytes()).collect();
     BASE64.encode(bytes)
-}
-
-/// Reads a base64 vector back ([`embedding_to_base64`]'s inverse); `None` when the text is not
-/// base64 or its length is not a multiple of 4 bytes.
-pub fn embedding_from_base64(text: &str) -> Option<Vec<f32>> {
-    let bytes = BASE64.decode(text.trim()).ok()?;
-    if bytes.len() % 4 != 0 {
-        return None;
-    }
-    Some(
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
 }
 
 /// The embeddings reply for a canonical one: one `embedding` object per vector, indexed in
@@ -272,10 +264,10 @@ pub fn embeddings_to_wire(
         object: "list".to_owned(),
         data,
         model: model.to_owned(),
-        usage: Some(EmbeddingsUsage {
+        usage: EmbeddingsUsage {
             prompt_tokens: response.usage.prompt_tokens,
             total_tokens: response.usage.prompt_tokens,
-        }),
+        },
     }
 }
 
@@ -295,3 +287,6 @@ pub fn model_list_to_wire(models: &[(String, String)], created: i64) -> ModelLis
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests;

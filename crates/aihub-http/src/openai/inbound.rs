@@ -391,3 +391,6 @@ pub fn embeddings_request_from_wire(
         base64,
     ))
 }
+
+#[cfg(test)]
+mod tests;
