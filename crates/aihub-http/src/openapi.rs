@@ -76,7 +76,13 @@ impl Modify for SecuritySchemes {
         (name = "chat", description = "Stateless direct chat with a typed event stream (session, content, usage, done)"),
         (name = "system", description = "Health and readiness")
     ),
-    components(schemas(crate::error::ErrorResponse))
+    components(schemas(
+        crate::error::ErrorResponse,
+        // `/v1` stream events: not a response body of their own (the stream is
+        // `text/event-stream`), referenced from `create_chat_completion`'s description.
+        crate::openai::wire::ChatCompletionChunk,
+        crate::openai::wire::StreamError
+    ))
 )]
 pub(crate) struct ApiDoc;
 

@@ -14,7 +14,9 @@ use crate::api_key::ApiKeyAuth;
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{ValidJson, call};
 use crate::middleware::RequestId;
-use crate::openai::wire::{ChatCompletionRequest, EmbeddingsRequest};
+use crate::openai::wire::{
+    ChatCompletion, ChatCompletionRequest, EmbeddingsRequest, EmbeddingsResponse, ModelList,
+};
 use crate::openai::{
     ChunkEncoder, InvalidField, chat_completion_to_wire, chat_request_from_wire,
     embeddings_request_from_wire, embeddings_to_wire, error_event, model_list_to_wire,
@@ -100,9 +102,9 @@ fn now_unix() -> i64 {
 /// ends the stream with an `{"error": …}` event. One usage record per call, with the key id.
 #[utoipa::path(tag = "openai", operation_id = "create_chat_completion",
     security(("api_key" = []), ("x_api_key" = [])),
-    request_body(content = Object, description = "OpenAI chat completion request (https://platform.openai.com/docs/api-reference/chat/create), plus the optional AI Hub extension `fallbacks: [model, …]`"),
+    request_body(content = ChatCompletionRequest, description = "OpenAI chat completion request (https://platform.openai.com/docs/api-reference/chat/create), plus the optional AI Hub extension `fallbacks: [model, …]`"),
     responses(
-        (status = 200, description = "A `chat.completion` object, or with `stream: true` server-sent `chat.completion.chunk` events ending in `data: [DONE]`", content_type = "application/json", body = Object),
+        (status = 200, description = "A `chat.completion` object; with `stream: true`, a `text/event-stream` of `chat.completion.chunk` events (`data: {openai.ChatCompletionChunk}`) ending in `data: [DONE]`, or, when the stream fails after its first chunk, in one `data: {openai.StreamError}` event instead", content_type = "application/json", body = ChatCompletion),
         (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
         (status = 400, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse),
         (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
@@ -193,7 +195,7 @@ fn openai_render(mut encoder: ChunkEncoder) -> impl FnMut(&GenerationEvent, &mut
 /// lists upstream (cached), each as `"<provider slug>/<model>"`, `owned_by` the provider slug.
 #[utoipa::path(tag = "openai", operation_id = "list_models_openai",
     security(("api_key" = []), ("x_api_key" = [])),
-    responses((status = 200, description = "OpenAI `list` of `model` objects", body = Object),
+    responses((status = 200, description = "OpenAI `list` of `model` objects", body = ModelList),
         (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[get("/models")]
 pub async fn list_models(app: web::Data<App>, auth: ApiKeyAuth) -> ApiResult<HttpResponse> {
@@ -215,8 +217,8 @@ pub async fn list_models(app: web::Data<App>, auth: ApiKeyAuth) -> ApiResult<Htt
 /// official Python SDK asks for it by default). One usage record per call.
 #[utoipa::path(tag = "openai", operation_id = "create_embeddings",
     security(("api_key" = []), ("x_api_key" = [])),
-    request_body(content = Object, description = "OpenAI embeddings request (https://platform.openai.com/docs/api-reference/embeddings/create)"),
-    responses((status = 200, description = "OpenAI `list` of `embedding` objects", body = Object),
+    request_body(content = EmbeddingsRequest, description = "OpenAI embeddings request (https://platform.openai.com/docs/api-reference/embeddings/create)"),
+    responses((status = 200, description = "OpenAI `list` of `embedding` objects", body = EmbeddingsResponse),
         (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse),
         (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]

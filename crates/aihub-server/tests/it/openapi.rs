@@ -134,3 +134,42 @@ fn every_operation_is_documented() {
         assert!(paths.contains_key(p), "{p} is not documented");
     }
 }
+
+#[test]
+fn v1_bodies_are_described_by_their_schemas() {
+    let doc: Value = serde_json::from_str(&generated()).unwrap();
+    let schema_ref = |v: &Value| v["content"]["application/json"]["schema"]["$ref"].clone();
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let cases = [
+        (
+            op("/v1/chat/completions", "post"),
+            Some("openai.ChatCompletionRequest"),
+            "openai.ChatCompletion",
+        ),
+        (op("/v1/models", "get"), None, "openai.ModelList"),
+        (
+            op("/v1/embeddings", "post"),
+            Some("openai.EmbeddingsRequest"),
+            "openai.EmbeddingsResponse",
+        ),
+    ];
+    for (op, request, response) in cases {
+        if let Some(request) = request {
+            assert_eq!(
+                schema_ref(&op["requestBody"]),
+                format!("#/components/schemas/{request}")
+            );
+        }
+        assert_eq!(
+            schema_ref(&op["responses"]["200"]),
+            format!("#/components/schemas/{response}")
+        );
+    }
+    let schemas = &doc["components"]["schemas"];
+    // Stream events are no response body of their own, but clients need their shape.
+    for name in ["openai.ChatCompletionChunk", "openai.StreamError"] {
+        assert!(schemas[name].is_object(), "{name} is not a component");
+    }
+    // Unknown request fields pass through, so the request schema must allow them.
+    assert!(schemas["openai.ChatCompletionRequest"]["additionalProperties"].is_object());
+}
