@@ -37,5 +37,3 @@ pub use page::{Page, PageRequest};
 pub use pricing::Pricing;
 
 pub use aihub_domain as domain;
-/// The provider adapters and the OpenAI wire types `/v1` speaks.
-pub use aihub_providers as adapters;
