@@ -69,12 +69,6 @@ enum UserCommand {
     },
 }
 
-/// mimalloc instead of the system allocator: the hot path allocates and frees many small
-/// buffers per request (JSON, headers, chunks), and glibc's malloc/free took about 14% of the
-/// gateway's CPU in the benchmark's profile.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
