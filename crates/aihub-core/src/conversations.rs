@@ -13,9 +13,10 @@ pub use context::fit_context;
 pub use views::{Conversation, ConversationFilter, ConversationOrder, Message};
 
 use crate::auth::CurrentUser;
+use crate::error::OrNotFound;
 use crate::page::{self, Page, PageRequest};
 use crate::{App, Error, Result, validate};
-use aihub_domain::{ChatRole, ErrorCode, Id, MessageStatus, ProviderKind, time};
+use aihub_domain::{ChatRole, Id, MessageStatus, ProviderKind, time};
 use aihub_store::conversations::{self as store, ConversationChanges, NewConversation};
 use aihub_store::messages::{self, MessageRow, NewMessage};
 use std::time::Duration;
@@ -122,9 +123,9 @@ pub struct RequestContext {
 }
 
 pub(crate) fn not_found(e: aihub_store::StoreError) -> Error {
-    match e {
-        aihub_store::StoreError::NotFound => Error::not_found("conversation"),
-        other => other.into(),
+    match Err::<(), _>(e).or_not_found("conversation") {
+        Err(e) => e,
+        Ok(()) => Error::internal("a store error mapped to success"),
     }
 }
 
@@ -162,13 +163,7 @@ impl App {
         let mut conn = pooled.conn();
         let row = aihub_store::providers::find_accessible(&mut conn, provider_id, user.id)
             .await
-            .map_err(|e| match e {
-                aihub_store::StoreError::NotFound => Error {
-                    param: Some("provider_id".into()),
-                    ..Error::new(ErrorCode::ProviderNotAccessible, "provider not found")
-                },
-                other => other.into(),
-            })?;
+            .or_provider_not_accessible()?;
         Ok(ProviderKind::parse(&row.kind))
     }
 

@@ -55,6 +55,35 @@ impl Error {
     }
 }
 
+/// One way to answer a store lookup that found nothing: the owner-scoped query missed, so the
+/// caller gets the same 404 whether the row is another user's or does not exist.
+pub(crate) trait OrNotFound<T> {
+    /// `not_found` naming `what` (`"conversation"`, `"prompt"`, …) when no row matched.
+    fn or_not_found(self, what: &str) -> Result<T>;
+    /// `provider_not_accessible` naming `provider_id` when the provider is neither the
+    /// caller's nor granted to them.
+    fn or_provider_not_accessible(self) -> Result<T>;
+}
+
+impl<T> OrNotFound<T> for std::result::Result<T, aihub_store::StoreError> {
+    fn or_not_found(self, what: &str) -> Result<T> {
+        self.map_err(|e| match e {
+            aihub_store::StoreError::NotFound => Error::not_found(what),
+            other => other.into(),
+        })
+    }
+
+    fn or_provider_not_accessible(self) -> Result<T> {
+        self.map_err(|e| match e {
+            aihub_store::StoreError::NotFound => Error {
+                param: Some("provider_id".into()),
+                ..Error::new(ErrorCode::ProviderNotAccessible, "provider not found")
+            },
+            other => other.into(),
+        })
+    }
+}
+
 impl From<aihub_store::StoreError> for Error {
     fn from(e: aihub_store::StoreError) -> Self {
         use aihub_store::StoreError;

@@ -4,6 +4,7 @@
 //! inside a [`SecretString`] handed to an adapter, or masked.
 
 use crate::auth::CurrentUser;
+use crate::error::OrNotFound;
 use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, ModelInfo, ProviderConfig, ProviderKind, ProviderScope, time};
@@ -432,9 +433,9 @@ impl App {
 }
 
 fn not_found(e: aihub_store::StoreError, what: &str) -> Error {
-    match e {
-        aihub_store::StoreError::NotFound => Error::not_found(what),
-        other => other.into(),
+    match Err::<(), _>(e).or_not_found(what) {
+        Err(e) => e,
+        Ok(()) => Error::internal("a store error mapped to success"),
     }
 }
 

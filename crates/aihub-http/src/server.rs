@@ -1,7 +1,10 @@
 //! The actix-web server: routes, middleware, limits, Swagger UI.
 
 use crate::error::render;
-use crate::routes::{auth, conversations, health, keys, providers, v1};
+use crate::routes::{
+    auth, catalog, categories, chat, completions, conversations, health, keys, model_preferences,
+    prompts, providers, v1,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
 use aihub_core::App;
 use aihub_domain::ErrorCode;
@@ -44,73 +47,16 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(health::ready)
         .service(
             scope::scope("/api/v1")
-                .service(auth::register)
-                .service(auth::login)
-                .service(auth::token)
-                .service(auth::refresh)
-                .service(auth::logout)
-                .service(auth::me)
-                .service(auth::get_users_me)
-                .service(auth::update_users_me)
-                // `available` before `{id}`: routes match in registration order.
-                .service(providers::available_providers)
-                .service(providers::list_providers)
-                .service(providers::create_provider)
-                .service(providers::get_provider)
-                .service(providers::put_provider)
-                .service(providers::patch_provider)
-                .service(providers::delete_provider)
-                .service(providers::test_provider)
-                .service(conversations::list_conversations)
-                .service(conversations::create_conversation)
-                .service(conversations::create_and_stream)
-                // Literal paths before `{id}`: routes match in registration order.
-                .service(conversations::bulk_delete)
-                .service(conversations::bulk_archive)
-                .service(conversations::conversation_stats)
-                .service(conversations::recent_messages)
-                .service(conversations::get_conversation)
-                .service(conversations::patch_conversation)
-                .service(conversations::put_conversation)
-                .service(conversations::delete_conversation)
-                .service(conversations::send_message)
-                .service(conversations::stream_reply)
-                .service(conversations::stop_stream)
-                .service(conversations::list_messages)
-                .service(conversations::add_message)
-                .service(conversations::clear_conversation)
-                .service(keys::list_api_keys)
-                .service(keys::create_api_key)
-                .service(keys::get_api_key)
-                .service(keys::update_api_key)
-                .service(keys::delete_api_key)
-                // `defaults` before `{id}`: routes match in registration order.
-                .service(crate::routes::model_preferences::default_model_preferences)
-                .service(crate::routes::model_preferences::list_model_preferences)
-                .service(crate::routes::model_preferences::create_model_preference)
-                .service(crate::routes::model_preferences::get_model_preference)
-                .service(crate::routes::model_preferences::put_model_preference)
-                .service(crate::routes::model_preferences::patch_model_preference)
-                .service(crate::routes::model_preferences::delete_model_preference)
-                .service(crate::routes::catalog::count_tokens)
-                .service(crate::routes::catalog::list_models)
-                .service(crate::routes::catalog::list_services)
-                .service(crate::routes::catalog::get_pricing)
-                .service(crate::routes::categories::list_categories)
-                .service(crate::routes::categories::create_category)
-                .service(crate::routes::categories::get_category)
-                .service(crate::routes::categories::put_category)
-                .service(crate::routes::categories::patch_category)
-                .service(crate::routes::categories::delete_category)
-                .service(crate::routes::prompts::list_prompts)
-                .service(crate::routes::prompts::create_prompt)
-                .service(crate::routes::prompts::get_prompt)
-                .service(crate::routes::prompts::put_prompt)
-                .service(crate::routes::prompts::patch_prompt)
-                .service(crate::routes::prompts::delete_prompt)
-                .service(crate::routes::prompts::render_prompt)
-                .service(crate::routes::completions::create_completion)
-                .service(crate::routes::chat::create_chat),
+                .configure(auth::routes)
+                .configure(providers::routes)
+                .configure(conversations::routes)
+                .configure(keys::routes)
+                .configure(model_preferences::routes)
+                .configure(catalog::routes)
+                .configure(categories::routes)
+                .configure(prompts::routes)
+                .configure(completions::routes)
+                .configure(chat::routes),
         )
         // The OpenAI-compatible API for applications, authenticated by developer API keys.
         .service(

@@ -13,6 +13,7 @@ use super::context::{DEFAULT_REPLY_RESERVE, build_messages, fit_context};
 use super::{Conversation, Exchange, NewConversationInput, RequestContext, SendInput};
 use super::{default_title, not_found};
 use crate::auth::CurrentUser;
+use crate::error::OrNotFound;
 use crate::generation::settings::{self, Layer};
 use crate::generation::{
     Billed, Caller, ConversationIds, FinalReply, GenerationStream, Plan, ReplyStore,
@@ -209,13 +210,7 @@ impl App {
             };
             let row = aihub_store::providers::find_accessible(&mut conn, provider_id, user.id)
                 .await
-                .map_err(|e| match e {
-                    aihub_store::StoreError::NotFound => Error {
-                        param: Some("provider_id".into()),
-                        ..Error::new(ErrorCode::ProviderNotAccessible, "provider not found")
-                    },
-                    other => other.into(),
-                })?;
+                .or_provider_not_accessible()?;
             let preference =
                 aihub_store::model_preferences::find_default(&mut conn, user.id, &row.kind)
                     .await?

@@ -2,6 +2,7 @@
 //! one cached client per provider, rebuilt when its row changes.
 
 use super::Provider;
+use crate::error::OrNotFound;
 use crate::{App, Error, Result};
 use aihub_domain::{ErrorCode, Id, ProviderScope};
 use aihub_providers::{ChatProvider, ProviderSettings, build_provider};
@@ -66,13 +67,7 @@ impl App {
             let mut conn = pooled.conn();
             store::find_accessible(&mut conn, id, user_id)
                 .await
-                .map_err(|e| match e {
-                    aihub_store::StoreError::NotFound => Error {
-                        param: Some("provider_id".into()),
-                        ..Error::new(ErrorCode::ProviderNotAccessible, "provider not found")
-                    },
-                    other => other.into(),
-                })?
+                .or_provider_not_accessible()?
         };
         self.client_for_row(&row)
     }

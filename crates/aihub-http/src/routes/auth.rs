@@ -10,6 +10,7 @@ use aihub_domain::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// An account as the API shows it (never the password hash).
 #[derive(Debug, Serialize, ToSchema)]
@@ -321,4 +322,16 @@ pub async fn update_users_me(
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(&row)))
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(register)
+        .service(login)
+        .service(token)
+        .service(refresh)
+        .service(logout)
+        .service(me)
+        .service(get_users_me)
+        .service(update_users_me);
 }

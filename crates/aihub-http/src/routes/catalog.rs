@@ -13,6 +13,7 @@ use aihub_core::catalog::{
 use aihub_domain::{ChatMessage, ChatRole, Money, ProviderKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// An exact decimal string of currency units with at least two decimals and no trailing
 /// zeros past them: `Money(2_500_000_000)` → `"2.50"`, `Money(75_000_000)` → `"0.075"`.
@@ -485,6 +486,14 @@ pub async fn count_tokens(
         token_count: r.tokens,
         estimated: r.estimated,
     }))
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(count_tokens)
+        .service(list_models)
+        .service(list_services)
+        .service(get_pricing);
 }
 
 #[cfg(test)]

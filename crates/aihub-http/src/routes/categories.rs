@@ -9,6 +9,7 @@ use aihub_core::categories::{CategoryUpdate, CategoryWithCounts, NewCategoryInpu
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// A category with the number of conversations and prompts filed under it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -233,4 +234,14 @@ pub async fn delete_category(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_categories)
+        .service(create_category)
+        .service(get_category)
+        .service(put_category)
+        .service(patch_category)
+        .service(delete_category);
 }

@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// One turn of `messages`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -325,4 +326,9 @@ fn attached_input(cid: i64, b: ChatRequestBody) -> Result<(AttachedChatInput, bo
         },
         b.stream,
     ))
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(create_chat);
 }

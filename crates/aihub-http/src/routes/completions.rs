@@ -14,6 +14,7 @@ use aihub_domain::{FinishReason, ProviderKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Body of `POST /completions`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -150,4 +151,9 @@ pub async fn create_completion(
     })
     .await?;
     Ok(HttpResponse::Ok().json(CompletionResponse::from(done)))
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(create_completion);
 }

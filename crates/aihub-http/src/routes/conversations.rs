@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 mod ops;
 mod replies;
@@ -505,4 +506,26 @@ pub async fn delete_conversation(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_conversations)
+        .service(create_conversation)
+        .service(create_and_stream)
+        // Literal paths before `{id}`: routes match in registration order.
+        .service(bulk_delete)
+        .service(bulk_archive)
+        .service(conversation_stats)
+        .service(recent_messages)
+        .service(get_conversation)
+        .service(patch_conversation)
+        .service(put_conversation)
+        .service(delete_conversation)
+        .service(send_message)
+        .service(stream_reply)
+        .service(stop_stream)
+        .service(list_messages)
+        .service(add_message)
+        .service(clear_conversation);
 }

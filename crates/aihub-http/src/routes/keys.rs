@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// What a key may be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -398,4 +399,13 @@ pub async fn delete_api_key(
 #[get("/key")]
 pub async fn key_info(key: ApiKeyAuth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(CurrentApiKeyResponse::from(key.0.as_ref())))
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_api_keys)
+        .service(create_api_key)
+        .service(get_api_key)
+        .service(update_api_key)
+        .service(delete_api_key);
 }

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// A saved model preference.
 #[derive(Debug, Serialize, ToSchema)]
@@ -283,4 +284,17 @@ pub async fn delete_model_preference(
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        // `defaults` before `{id}`: routes match in registration order.
+        .service(default_model_preferences)
+        .service(list_model_preferences)
+        .service(create_model_preference)
+        .service(get_model_preference)
+        .service(put_model_preference)
+        .service(patch_model_preference)
+        .service(delete_model_preference);
 }

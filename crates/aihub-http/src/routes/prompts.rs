@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The short form of a category inside a prompt.
 #[derive(Debug, Serialize, ToSchema)]
@@ -352,4 +353,15 @@ pub async fn render_prompt(
         used: r.used,
         usage_count: r.usage_count,
     }))
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(list_prompts)
+        .service(create_prompt)
+        .service(get_prompt)
+        .service(put_prompt)
+        .service(patch_prompt)
+        .service(delete_prompt)
+        .service(render_prompt);
 }

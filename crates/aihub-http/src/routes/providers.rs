@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// A provider. The API key is write-only: only its masked form comes back.
 #[derive(Debug, Serialize, ToSchema)]
@@ -345,4 +346,18 @@ pub async fn test_provider(
             .error
             .map(|(code, message)| ProviderTestError { code, message }),
     }))
+}
+
+/// Registers this module's routes (inside the `/api/v1` scope), in matching order.
+pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg
+        // `available` before `{id}`: routes match in registration order.
+        .service(available_providers)
+        .service(list_providers)
+        .service(create_provider)
+        .service(get_provider)
+        .service(put_provider)
+        .service(patch_provider)
+        .service(delete_provider)
+        .service(test_provider);
 }
