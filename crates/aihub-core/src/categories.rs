@@ -2,6 +2,7 @@
 //! unique per user; deleting a category leaves its conversations and prompts uncategorised.
 
 use crate::auth::CurrentUser;
+use crate::error::OrNotFound;
 use crate::page::{self, Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, time};
@@ -141,13 +142,6 @@ fn name_conflict(e: StoreError) -> Error {
     }
 }
 
-fn not_found(e: StoreError) -> Error {
-    match e {
-        StoreError::NotFound => Error::not_found("category"),
-        other => other.into(),
-    }
-}
-
 /// Checks that `category_id` (a field of another resource's body) is one of `user_id`'s
 /// categories.
 ///
@@ -230,7 +224,7 @@ impl App {
         store::find_owned_with_counts(&mut conn, id, user.id)
             .await
             .map(CategoryWithCounts::from)
-            .map_err(not_found)
+            .or_not_found("category")
     }
 
     /// Updates one of the caller's categories.
@@ -248,7 +242,7 @@ impl App {
         let mut conn = pooled.conn();
         store::find_owned(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?;
+            .or_not_found("category")?;
         let name = update
             .name
             .as_deref()
@@ -278,7 +272,7 @@ impl App {
         store::find_owned_with_counts(&mut conn, id, user.id)
             .await
             .map(CategoryWithCounts::from)
-            .map_err(not_found)
+            .or_not_found("category")
     }
 
     /// Deletes one of the caller's categories; its conversations and prompts stay, uncategorised.

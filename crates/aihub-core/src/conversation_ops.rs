@@ -3,7 +3,8 @@
 
 use crate::auth::CurrentUser;
 use crate::categories::Category;
-use crate::conversations::{Message, insert_message, not_found};
+use crate::conversations::{Message, insert_message};
+use crate::error::OrNotFound;
 use crate::page::{self, Page, PageRequest};
 use crate::{App, Error, Result};
 use aihub_domain::{ChatRole, ErrorCode, Id, time};
@@ -136,7 +137,7 @@ impl App {
         let mut conn = pooled.conn();
         store::find_owned(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?;
+            .or_not_found("conversation")?;
         let rows = messages::page_for_conversation(&mut conn, id, page.into()).await?;
         Ok(page::from_store(rows))
     }
@@ -158,7 +159,7 @@ impl App {
             let mut conn = pooled.conn();
             store::find_owned(&mut conn, id, user.id)
                 .await
-                .map_err(not_found)?;
+                .or_not_found("conversation")?;
         }
         let role = match ChatRole::parse(role) {
             Some(r @ (ChatRole::User | ChatRole::Assistant | ChatRole::System)) => r,
@@ -202,7 +203,7 @@ impl App {
             let mut conn = pooled.conn();
             store::find_owned(&mut conn, id, user.id)
                 .await
-                .map_err(not_found)?;
+                .or_not_found("conversation")?;
         }
         // Holding the stream slot keeps a new stream from starting while the history goes.
         let Some((slot, _finish)) = self.inner.streams.reserve(id, CancellationToken::new()) else {

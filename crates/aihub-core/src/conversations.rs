@@ -122,13 +122,6 @@ pub struct RequestContext {
     pub api_key_id: Option<Id>,
 }
 
-pub(crate) fn not_found(e: aihub_store::StoreError) -> Error {
-    match Err::<(), _>(e).or_not_found("conversation") {
-        Err(e) => e,
-        Ok(()) => Error::internal("a store error mapped to success"),
-    }
-}
-
 fn default_title(initial: Option<&str>) -> String {
     match initial.map(str::trim).filter(|s| !s.is_empty()) {
         Some(text) => {
@@ -282,7 +275,7 @@ impl App {
         let mut conn = pooled.conn();
         let conversation = store::find_owned(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?;
+            .or_not_found("conversation")?;
         let messages = messages::list_for_conversation(&mut conn, id).await?;
         Ok(ConversationDetail {
             conversation: conversation.into(),
@@ -332,7 +325,7 @@ impl App {
             let mut conn = pooled.conn();
             store::find_owned(&mut conn, id, user.id)
                 .await
-                .map_err(not_found)?;
+                .or_not_found("conversation")?;
             if let Some(Some(cid)) = update.category_id {
                 crate::categories::check_owned(&mut conn, user.id, cid).await?;
             }
@@ -358,7 +351,7 @@ impl App {
         store::update_owned(&mut conn, id, user.id, &changes)
             .await
             .map(Conversation::from)
-            .map_err(not_found)
+            .or_not_found("conversation")
     }
 
     /// Deletes one of the caller's conversations and its messages (a running stream is
@@ -372,7 +365,7 @@ impl App {
             let mut conn = pooled.conn();
             store::find_owned(&mut conn, id, user.id)
                 .await
-                .map_err(not_found)?;
+                .or_not_found("conversation")?;
         }
         self.stop_and_wait(id).await;
         let mut pooled = self.db().get().await?;
@@ -394,7 +387,7 @@ impl App {
             let mut conn = pooled.conn();
             store::find_owned(&mut conn, id, user.id)
                 .await
-                .map_err(not_found)?;
+                .or_not_found("conversation")?;
         }
         let Some(message_id) = self.stop_and_wait(id).await else {
             return Ok(StopOutcome {

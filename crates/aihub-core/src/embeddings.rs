@@ -2,12 +2,11 @@
 //! and no fallbacks: vectors of another model are not interchangeable. Each call is billed
 //! once, through the same reservation and settlement as a generation.
 
-use crate::generation::bill::{Account, InFlight, Settlement};
+use crate::generation::bill::{Account, Settlement};
 use crate::generation::{Billed, Caller, GenerationId, Outcome, Served};
 use crate::routing::retry;
 use crate::{App, Error, Result};
-use aihub_domain::{ChatRequest, EmbeddingRequest, EmbeddingResponse};
-use std::sync::Arc;
+use aihub_domain::{EmbeddingRequest, EmbeddingResponse};
 
 impl App {
     /// Embeds `request.input` with the model `model` names for `caller`. Bills prompt tokens
@@ -24,7 +23,8 @@ impl App {
     ) -> Result<(EmbeddingResponse, Served)> {
         let app = self.clone();
         let model = model.to_owned();
-        // On the app runtime and tracked: the call is billed even if the client goes away.
+        // On the app runtime and tracked: the call is billed even if the client goes away (the
+        // task is not cancelled with its waiter, so the reservation is always settled here).
         let task = self.inner.tasks.spawn_on(
             async move {
                 let reservation = app.reserve(Account {
@@ -50,10 +50,6 @@ impl App {
                     model: vendor_model.clone(),
                     attempts,
                 };
-                reservation.set_in_flight(Some(InFlight {
-                    served: served_now(1),
-                    request: Arc::new(ChatRequest::default()),
-                }));
                 let result = loop {
                     attempts += 1;
                     match rp.client.embed(&request).await {

@@ -20,10 +20,10 @@
 
 use crate::auth::CurrentUser;
 use crate::crypto::sha256_hex;
+use crate::error::OrNotFound;
 use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{ErrorCode, Id, time};
-use aihub_store::StoreError;
 use aihub_store::api_keys::{self as store, ApiKeyChanges, ApiKeyRow, NewApiKey};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use secrecy::SecretString;
@@ -179,13 +179,6 @@ fn valid_expiry(field: &str, t: Option<DateTime<Utc>>) -> Result<Option<NaiveDat
     }
 }
 
-fn not_found(e: StoreError) -> Error {
-    match e {
-        StoreError::NotFound => Error::not_found("API key"),
-        other => other.into(),
-    }
-}
-
 impl App {
     /// Creates a key for the caller and returns it with its secret (shown once).
     ///
@@ -284,7 +277,7 @@ impl App {
         let mut conn = pooled.conn();
         let row = store::find_owned(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?;
+            .or_not_found("API key")?;
         Ok(ApiKey::from_row(row, self.inner.api_keys.uses.pending(id)))
     }
 
@@ -332,7 +325,7 @@ impl App {
         let mut conn = pooled.conn();
         let row = store::update_owned(&mut conn, id, user.id, &changes)
             .await
-            .map_err(not_found)?;
+            .or_not_found("API key")?;
         // After the write: a concurrent fill either sees the new row or is discarded.
         self.inner
             .api_keys

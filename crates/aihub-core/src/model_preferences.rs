@@ -8,10 +8,10 @@
 //! it), the switch is retried from the start; two defaults can never be committed.
 
 use crate::auth::CurrentUser;
+use crate::error::OrNotFound;
 use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, validate};
 use aihub_domain::{Id, ProviderKind, time};
-use aihub_store::StoreError;
 use aihub_store::model_preferences::{
     self as store, ModelPreferenceChanges, ModelPreferenceRow, NewModelPreference,
 };
@@ -120,13 +120,6 @@ fn valid_system_prompt(prompt: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-fn not_found(e: StoreError) -> Error {
-    match e {
-        StoreError::NotFound => Error::not_found("model preference"),
-        other => other.into(),
-    }
-}
-
 /// Whether `e` is the partial unique index refusing a second default (a lost race).
 fn lost_default_race(e: &Error) -> bool {
     e.code == aihub_domain::ErrorCode::Conflict
@@ -229,7 +222,7 @@ impl App {
         let mut conn = pooled.conn();
         let row = store::find_owned(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?;
+            .or_not_found("model preference")?;
         ModelPreference::from_row(row)
     }
 
@@ -302,7 +295,7 @@ impl App {
                 let mut conn = pooled.conn();
                 store::find_owned(&mut conn, id, user_id)
                     .await
-                    .map_err(not_found)?
+                    .or_not_found("model preference")?
             };
             let kind = update
                 .provider_kind
@@ -333,7 +326,7 @@ impl App {
                         };
                         store::update_owned(&mut tx, id, user_id, &changes)
                             .await
-                            .map_err(not_found)
+                            .or_not_found("model preference")
                     })
                 })
                 .await;

@@ -6,10 +6,10 @@ pub mod template;
 
 use crate::auth::CurrentUser;
 use crate::categories::CategoryRef;
+use crate::error::OrNotFound;
 use crate::page::{Page, PageRequest};
 use crate::{App, Error, Result, categories, validate};
 use aihub_domain::{Id, time};
-use aihub_store::StoreError;
 use aihub_store::prompts::{self as store, NewPrompt, PromptChanges, PromptWithCategory};
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
@@ -206,13 +206,6 @@ fn valid_description(d: Option<&str>) -> Result<Option<String>> {
     }
 }
 
-fn not_found(e: StoreError) -> Error {
-    match e {
-        StoreError::NotFound => Error::not_found("prompt"),
-        other => other.into(),
-    }
-}
-
 impl App {
     /// Creates a prompt template.
     ///
@@ -284,7 +277,7 @@ impl App {
         let mut conn = pooled.conn();
         Ok(store::find_owned_with_category(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?
+            .or_not_found("prompt")?
             .into())
     }
 
@@ -305,7 +298,7 @@ impl App {
             let mut conn = pooled.conn();
             store::find_owned(&mut conn, id, user.id)
                 .await
-                .map_err(not_found)?;
+                .or_not_found("prompt")?;
         }
         let title = update.title.as_deref().map(valid_title).transpose()?;
         let content = update.content.as_deref().map(valid_content).transpose()?;
@@ -332,7 +325,7 @@ impl App {
                     };
                     store::update_owned(&mut tx, id, user_id, &changes)
                         .await
-                        .map_err(not_found)?;
+                        .or_not_found("prompt")?;
                     Ok(store::find_owned_with_category(&mut tx, id, user_id).await?)
                 })
             })
@@ -370,14 +363,14 @@ impl App {
         let mut conn = pooled.conn();
         let row = store::find_owned(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?;
+            .or_not_found("prompt")?;
         let rendered = template::parse(&row.content)
             .map_err(malformed)?
             .render(variables)
             .map_err(|e| Error::validation("variables", e.to_string()))?;
         let usage_count = store::increment_usage(&mut conn, id, user.id)
             .await
-            .map_err(not_found)?;
+            .or_not_found("prompt")?;
         Ok(RenderedPrompt {
             text: rendered.text,
             missing: rendered.missing,

@@ -277,7 +277,7 @@ impl App {
         let mut conn = pooled.conn();
         let row = store::find_accessible(&mut conn, id, user.id)
             .await
-            .map_err(|e| not_found(e, "provider"))?;
+            .or_not_found("provider")?;
         Provider::from_row(&row)
     }
 
@@ -295,7 +295,7 @@ impl App {
         let mut conn = pooled.conn();
         let current = store::find_owned(&mut conn, id, user.id)
             .await
-            .map_err(|e| not_found(e, "provider"))?;
+            .or_not_found("provider")?;
         let current = Provider::from_row(&current)?;
         let name = update
             .name
@@ -429,13 +429,6 @@ impl App {
                 error: Some((e.code, e.message)),
             },
         })
-    }
-}
-
-fn not_found(e: aihub_store::StoreError, what: &str) -> Error {
-    match Err::<(), _>(e).or_not_found(what) {
-        Err(e) => e,
-        Ok(()) => Error::internal("a store error mapped to success"),
     }
 }
 

@@ -10,8 +10,8 @@
 //! user message is kept either way.
 
 use super::context::{DEFAULT_REPLY_RESERVE, build_messages, fit_context};
+use super::default_title;
 use super::{Conversation, Exchange, NewConversationInput, RequestContext, SendInput};
-use super::{default_title, not_found};
 use crate::auth::CurrentUser;
 use crate::error::OrNotFound;
 use crate::generation::settings::{self, Layer};
@@ -201,7 +201,7 @@ impl App {
             let mut conn = pooled.conn();
             let conv = store::find_owned(&mut conn, id, user.id)
                 .await
-                .map_err(not_found)?;
+                .or_not_found("conversation")?;
             let Some(provider_id) = conv.provider_id else {
                 return Err(Error::validation(
                     "provider_id",
