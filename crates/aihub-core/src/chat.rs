@@ -249,8 +249,7 @@ impl From<&crate::generation::Served> for CompletionProvider {
 
 /// The `/chat` response id of a generation: `chat-` and the generation id's random part.
 pub fn chat_id(generation_id: &crate::generation::GenerationId) -> String {
-    let id = generation_id.as_str();
-    format!("chat-{}", id.strip_prefix("gen-").unwrap_or(id))
+    generation_id.with_prefix("chat")
 }
 
 fn direct_chat_of(app: &App, reply: Reply, conversation_id: Option<Id>) -> DirectChat {

@@ -204,8 +204,7 @@ fn check_input(input: &CompletionInput) -> Result<()> {
 }
 
 fn completion_id(generation_id: &GenerationId) -> String {
-    let id = generation_id.as_str();
-    format!("cmpl-{}", id.strip_prefix("gen-").unwrap_or(id))
+    generation_id.with_prefix("cmpl")
 }
 
 impl App {

@@ -59,6 +59,13 @@ impl GenerationId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same id under another resource's prefix: `prefix` + `-` + the random part, e.g.
+    /// `chat-…` for `/chat` or `cmpl-…` for `/completions`.
+    pub fn with_prefix(&self, prefix: &str) -> String {
+        let random = self.0.strip_prefix("gen-").unwrap_or(&self.0);
+        format!("{prefix}-{random}")
+    }
 }
 
 impl std::fmt::Display for GenerationId {
