@@ -67,7 +67,6 @@ struct Driver {
     app: App,
     phase: Phase,
     started: Started,
-    served: Served,
     request: Arc<ChatRequest>,
     upstream: Option<ChatStream>,
     pending: Option<ChatChunk>,
@@ -122,14 +121,13 @@ impl App {
             .unwrap_or(self.config().routing.idle_timeout);
         let started = Started {
             generation_id,
-            served: dispatched.served.clone(),
+            served: dispatched.served,
             conversation,
         };
         let driver = Driver {
             app: self.clone(),
             phase: Phase::Start,
             started: started.clone(),
-            served: dispatched.served,
             request: dispatched.request,
             upstream: Some(upstream),
             pending: first,
@@ -305,7 +303,7 @@ impl Driver {
             latency_ms: reservation.as_ref().map_or(0, Reservation::elapsed_ms),
             reservation,
             store: self.store.take(),
-            served: self.served.clone(),
+            served: self.started.served.clone(),
             request: self.request.clone(),
             usage: self.usage,
             text: std::mem::take(&mut self.text),
