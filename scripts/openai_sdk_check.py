@@ -61,6 +61,8 @@ check("stream usage", usage is not None and usage.total_tokens > 0, usage)
 # Models.
 ids = [m.id for m in client.models.list()]
 check("models list", MODEL in ids, ids)
+m = client.models.retrieve(MODEL)
+check("models retrieve", m.id == MODEL and m.object == "model", m)
 
 # Embeddings (the SDK asks for base64 and decodes it).
 e = client.embeddings.create(model=EMBED_MODEL, input=["hello", "world!"])

@@ -11,9 +11,11 @@ pub mod extract;
 pub mod middleware;
 pub mod openai;
 pub mod openapi;
+mod openapi_contract;
 pub mod routes;
 mod server;
 pub mod sse;
+pub mod stream_events;
 
 pub use openapi::openapi_document;
 pub use server::{HttpOptions, server};

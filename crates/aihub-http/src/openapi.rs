@@ -21,17 +21,22 @@ impl Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "Session access token for the workspace API (`/api/v1/…`): the \
+                         `access_token` that `POST /api/v1/auth/register`, `/auth/login` or \
+                         `/auth/refresh` returns. Paste the token only; `Bearer ` is added.",
+                    ))
                     .build(),
             ),
         );
-        components.add_security_scheme(
-            "oauth2",
-            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
-                TOKEN_URL,
-                Scopes::new(),
-            ))])),
+        let mut password = OAuth2::new([Flow::Password(Password::new(TOKEN_URL, Scopes::new()))]);
+        password.description = Some(
+            "The same session token, fetched by this dialog from your username and password \
+             (`POST /api/v1/auth/token`). Leave client id and secret empty."
+                .to_owned(),
         );
-        // Developer API keys on the `/v1` API, accepted in either header: the same key either way.
+        components.add_security_scheme("oauth2", SecurityScheme::OAuth2(password));
+        // Developer API keys, accepted in either header: the same key either way.
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(
@@ -39,7 +44,9 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("sk-aihub-…")
                     .description(Some(
-                        "A developer API key as `Authorization: Bearer <key>`.",
+                        "Developer API key for the OpenAI-compatible API (`/v1/…`), as \
+                         `Authorization: Bearer sk-aihub-…`. Create one with `POST /api/v1/keys` \
+                         (its secret is shown once). Not a session token.",
                     ))
                     .build(),
             ),
@@ -48,7 +55,8 @@ impl Modify for SecuritySchemes {
             "x_api_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-API-Key",
-                "A developer API key as `X-API-Key: <key>`.",
+                "The same developer API key in the `X-API-Key` header instead of \
+                 `Authorization`.",
             ))),
         );
     }
@@ -58,8 +66,8 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(
         title = "AI Hub",
-        description = "Self-hosted multi-provider AI gateway: accounts, providers, conversations with streamed replies, usage and cost.",
-        license(name = "MIT")
+        description = include_str!("openapi_info.md"),
+        license(name = "MIT", identifier = "MIT")
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -74,13 +82,13 @@ impl Modify for SecuritySchemes {
         (name = "prompts", description = "Prompt templates with {name} placeholders, and rendering them"),
         (name = "completions", description = "One-shot prompts with an exact response cache"),
         (name = "chat", description = "Stateless direct chat with a typed event stream (session, content, usage, done)"),
-        (name = "system", description = "Health and readiness")
+        (name = "system", description = "Health and readiness"),
+        (name = "openai", description = "The OpenAI-compatible API (`/v1`), for applications and OpenAI SDKs; authenticated with developer API keys")
     ),
     components(schemas(
         crate::error::ErrorResponse,
-        // `/v1` stream events: not a response body of their own (the stream is
-        // `text/event-stream`), referenced from `create_chat_completion`'s description.
-        crate::openai::wire::ChatCompletionChunk,
+        // The event a failed `/v1` stream ends with, named in `create_chat_completion`'s
+        // description.
         crate::openai::wire::StreamError
     ))
 )]
@@ -94,5 +102,13 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::server::routes)
         .split_for_parts();
+    finish(api)
+}
+
+/// Applies the document-wide rules ([`crate::openapi_contract`]) once every route's paths
+/// and schemas are in.
+pub(crate) fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::Modify;
+    crate::openapi_contract::Contract.modify(&mut api);
     api
 }

@@ -125,7 +125,17 @@ pub fn server(
             !origins.is_empty(),
             cors(&origins),
         ))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/openapi.json", crate::openapi::finish(api))
+                .config(
+                    utoipa_swagger_ui::Config::default()
+                        .persist_authorization(true)
+                        .display_operation_id(true)
+                        .try_it_out_enabled(true)
+                        .filter(true),
+                ),
+        )
         .route("/docs", web::get().to(docs_redirect))
         .default_service(web::to(not_found))
     })

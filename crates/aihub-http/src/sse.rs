@@ -14,46 +14,6 @@ use aihub_core::generation::{Finished, GenerationEvent, GenerationStream, Outcom
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::Serialize;
-use serde_json::json;
-use utoipa::ToSchema;
-
-/// Documentation shape of one event (the union of all event fields).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StreamEventDoc {
-    /// `conversation` (first event of `POST /conversations/stream` only), `start`,
-    /// `content`, `usage`, `done` or `error`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `conversation`: the created conversation, as `GET /conversations/{id}` returns it
-    /// (without messages).
-    #[schema(value_type = Option<Object>)]
-    pub conversation: Option<serde_json::Value>,
-    /// `start`: the conversation.
-    pub conversation_id: Option<i64>,
-    /// `start`: the stored user message.
-    pub user_message_id: Option<i64>,
-    /// `start`: the assistant message being written; `done`/`error`: the stored reply.
-    pub message_id: Option<i64>,
-    /// `content`: a piece of reply text.
-    pub content: Option<String>,
-    /// `usage`/`done`: input tokens.
-    pub prompt_tokens: Option<u32>,
-    /// `usage`/`done`: output tokens.
-    pub completion_tokens: Option<u32>,
-    /// `usage`/`done`: both.
-    pub total_tokens: Option<u32>,
-    /// `usage`/`done`: cost in currency units.
-    pub cost: Option<f64>,
-    /// `usage`/`done`: exact cost in nano-units.
-    pub cost_nanos: Option<i64>,
-    /// `done`: `stop`, `length`, `stopped`, …
-    pub finish_reason: Option<String>,
-    /// `done`: `complete` or `stopped`.
-    pub status: Option<String>,
-    /// `error`: the error, as in error responses.
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<serde_json::Value>,
-}
 
 /// Appends one frame, `data: {json}\n\n`, to `buf`.
 pub fn put_frame(buf: &mut BytesMut, value: &impl Serialize) {
@@ -118,25 +78,26 @@ pub fn is_failure(f: &Finished) -> bool {
 /// `usage` and `done` (`status` `complete` or `stopped`) or `error` (the partial reply is
 /// stored as `failed`).
 pub fn native(event: &GenerationEvent, buf: &mut BytesMut) {
+    use crate::stream_events as ev;
     match event {
         GenerationEvent::Started(s) => {
             let ids = s.conversation;
             put_frame(
                 buf,
-                &json!({
-                    "type": "start",
-                    "conversation_id": ids.map(|c| c.conversation_id),
-                    "user_message_id": ids.map(|c| c.user_message_id),
-                    "message_id": ids.map(|c| c.assistant_message_id),
-                    "assistant_message_id": ids.map(|c| c.assistant_message_id),
-                    "model": s.served.model,
-                    "provider_id": s.served.provider_id,
-                }),
+                &ev::ReplyStartEvent {
+                    kind: ev::StartType::Value,
+                    conversation_id: ids.map(|c| c.conversation_id),
+                    user_message_id: ids.map(|c| c.user_message_id),
+                    message_id: ids.map(|c| c.assistant_message_id),
+                    assistant_message_id: ids.map(|c| c.assistant_message_id),
+                    model: s.served.model.clone(),
+                    provider_id: s.served.provider_id,
+                },
             );
         }
         GenerationEvent::Delta(chunk) => {
             if let Some(text) = chunk.delta.as_deref().filter(|t| !t.is_empty()) {
-                put_frame(buf, &json!({"type": "content", "content": text}));
+                put_frame(buf, &ContentFrame::new(text));
             }
         }
         GenerationEvent::Finished(f) => {
@@ -144,50 +105,79 @@ pub fn native(event: &GenerationEvent, buf: &mut BytesMut) {
             let cost = f.billed.cost;
             put_frame(
                 buf,
-                &json!({
-                    "type": "usage",
-                    "prompt_tokens": u.prompt_tokens,
-                    "completion_tokens": u.completion_tokens,
-                    "total_tokens": u.total_tokens(),
-                    "cost": cost.as_units_f64(),
-                    "cost_nanos": cost.nanos(),
-                    "estimated": u.estimated,
-                }),
+                &ev::ReplyUsageEvent {
+                    kind: ev::UsageType::Value,
+                    prompt_tokens: u.prompt_tokens,
+                    completion_tokens: u.completion_tokens,
+                    total_tokens: u.total_tokens(),
+                    cost: cost.as_units_f64(),
+                    cost_nanos: cost.nanos(),
+                    estimated: u.estimated,
+                },
             );
             if is_failure(f) {
-                let error = f
-                    .error
-                    .clone()
-                    .unwrap_or(aihub_core::generation::StreamFailure {
-                        code: aihub_domain::ErrorCode::UpstreamUnavailable,
-                        message: "the upstream failed".into(),
-                    });
-                let (_, kind) = crate::error::status_and_type(error.code);
                 put_frame(
                     buf,
-                    &json!({
-                        "type": "error",
-                        "message_id": f.message_id,
-                        "error": {"type": kind, "code": error.code, "message": error.message},
-                    }),
+                    &ev::ReplyErrorEvent {
+                        kind: ev::ErrorType::Value,
+                        message_id: f.message_id,
+                        error: failure_detail(f),
+                    },
                 );
             } else {
                 put_frame(
                     buf,
-                    &json!({
-                        "type": "done",
-                        "message_id": f.message_id,
-                        "finish_reason": f.finish_reason.as_str(),
-                        "status": f.outcome.message_status().as_str(),
-                        "prompt_tokens": u.prompt_tokens,
-                        "completion_tokens": u.completion_tokens,
-                        "total_tokens": u.total_tokens(),
-                        "cost": cost.as_units_f64(),
-                        "cost_nanos": cost.nanos(),
-                        "response_time_ms": f.latency_ms,
-                    }),
+                    &ev::ReplyDoneEvent {
+                        kind: ev::DoneType::Value,
+                        message_id: f.message_id,
+                        finish_reason: f.finish_reason,
+                        status: f.outcome.message_status(),
+                        prompt_tokens: u.prompt_tokens,
+                        completion_tokens: u.completion_tokens,
+                        total_tokens: u.total_tokens(),
+                        cost: cost.as_units_f64(),
+                        cost_nanos: cost.nanos(),
+                        response_time_ms: f.latency_ms,
+                    },
                 );
             }
         }
+    }
+}
+
+/// A `content` frame borrowing the delta text (the hot path: no copy of the text). Serializes
+/// as [`crate::stream_events::ReplyContentEvent`] and `ChatContentEvent` do.
+#[derive(Serialize)]
+pub struct ContentFrame<'a> {
+    #[serde(rename = "type")]
+    kind: crate::stream_events::ContentType,
+    content: &'a str,
+}
+
+impl<'a> ContentFrame<'a> {
+    /// The frame of `text`.
+    pub fn new(text: &'a str) -> Self {
+        ContentFrame {
+            kind: crate::stream_events::ContentType::Value,
+            content: text,
+        }
+    }
+}
+
+/// The `error` detail of a failed generation (a generic upstream failure when the engine
+/// recorded none).
+pub fn failure_detail(f: &Finished) -> crate::stream_events::StreamErrorDetail {
+    let (code, message) = match &f.error {
+        Some(e) => (e.code, e.message.clone()),
+        None => (
+            aihub_domain::ErrorCode::UpstreamUnavailable,
+            "the upstream failed".to_owned(),
+        ),
+    };
+    let (_, kind) = crate::error::status_and_type(code);
+    crate::stream_events::StreamErrorDetail {
+        kind,
+        code,
+        message,
     }
 }

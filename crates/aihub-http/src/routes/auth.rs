@@ -168,7 +168,7 @@ pub struct StatusResponse {
 
 /// Creates an account; the first one becomes admin.
 #[utoipa::path(tag = "auth", operation_id = "register_user", request_body = RegisterRequest,
-    responses((status = 201, body = AuthResponse), (status = 409, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The account with a new access and refresh token pair", body = AuthResponse), (status = 409, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/auth/register")]
 pub async fn register(
     app: web::Data<App>,
@@ -191,7 +191,7 @@ pub async fn register(
 
 /// Signs in with a JSON body (username or e-mail).
 #[utoipa::path(tag = "auth", operation_id = "login_user", request_body = LoginRequest,
-    responses((status = 200, body = AuthResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
+    responses((status = 200, description = "The account with a new access and refresh token pair", body = AuthResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[post("/auth/login")]
 pub async fn login(
     app: web::Data<App>,
@@ -215,7 +215,7 @@ pub async fn login(
 
 /// OAuth2 password grant (form-encoded), used by Swagger UI's Authorize button.
 #[utoipa::path(tag = "auth", operation_id = "issue_token", request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "An OAuth2 bearer token (the access token)", body = TokenResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[post("/auth/token")]
 pub async fn token(
     app: web::Data<App>,
@@ -252,7 +252,7 @@ pub async fn token(
 
 /// Exchanges a refresh token for a new pair; reusing a rotated token revokes the session.
 #[utoipa::path(tag = "auth", operation_id = "refresh_token", request_body = RefreshRequest,
-    responses((status = 200, body = AuthResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The account with a new access and refresh token pair", body = AuthResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/auth/refresh")]
 pub async fn refresh(
     app: web::Data<App>,
@@ -268,7 +268,7 @@ pub async fn refresh(
 
 /// Ends the current session.
 #[utoipa::path(tag = "auth", operation_id = "logout_user", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = StatusResponse), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, description = "Logged out: the session's tokens are revoked", body = StatusResponse), (status = 401, body = ErrorResponse)))]
 #[post("/auth/logout")]
 pub async fn logout(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     call(&app, move |app| async move { app.logout(&user.0).await }).await?;
@@ -279,7 +279,7 @@ pub async fn logout(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpRespon
 
 /// The caller's account.
 #[utoipa::path(tag = "auth", operation_id = "get_current_user", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = UserResponse), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, description = "The account", body = UserResponse), (status = 401, body = ErrorResponse)))]
 #[get("/auth/me")]
 pub async fn me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(UserResponse::from(
@@ -289,7 +289,7 @@ pub async fn me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> 
 
 /// The caller's account (the same as `GET /auth/me`).
 #[utoipa::path(tag = "users", operation_id = "get_me", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = UserResponse), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, description = "The account", body = UserResponse), (status = 401, body = ErrorResponse)))]
 #[get("/users/me")]
 pub async fn get_users_me(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(UserResponse::from(
@@ -299,7 +299,7 @@ pub async fn get_users_me(app: web::Data<App>, user: AuthUser) -> ApiResult<Http
 
 /// Updates the caller's profile or password.
 #[utoipa::path(tag = "users", operation_id = "update_me", security(("bearer" = []), ("oauth2" = [])), request_body = UpdateMeRequest,
-    responses((status = 200, body = UserResponse), (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The account", body = UserResponse), (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/users/me")]
 pub async fn update_users_me(
     app: web::Data<App>,

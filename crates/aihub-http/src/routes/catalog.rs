@@ -164,6 +164,7 @@ impl ModelResponse {
 
 /// Query of `GET /models`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ModelListQuery {
     /// 1-based page (default 1).
@@ -200,7 +201,7 @@ pub struct ModelListQuery {
 /// o-series but `o1-mini`/`o1-preview`/`o3-mini`, Claude 3+ and Gemini). Other families may
 /// support more than the rule says.
 #[utoipa::path(tag = "models", operation_id = "list_models", security(("bearer" = []), ("oauth2" = [])), params(ModelListQuery),
-    responses((status = 200, body = ListResponse<ModelResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of models", body = ListResponse<ModelResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/models")]
 pub async fn list_models(
     app: web::Data<App>,
@@ -306,7 +307,7 @@ pub struct ServicesResponse {
 /// chat model of the kind, else `null`. `default` is the kind of the caller's first (lowest
 /// id) active provider.
 #[utoipa::path(tag = "models", operation_id = "list_services", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = ServicesResponse), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, description = "The provider services the caller can use, with their models", body = ServicesResponse), (status = 401, body = ErrorResponse)))]
 #[get("/services")]
 pub async fn list_services(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     let s = call(&app, move |app| async move { app.services(&user.0).await }).await?;
@@ -381,7 +382,7 @@ pub struct PricingResponse {
 /// (never floats), in the catalog currency. It is the built-in catalog with the
 /// configuration's overrides, the same prices usage is billed with.
 #[utoipa::path(tag = "models", operation_id = "get_pricing", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = PricingResponse), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, description = "Prices per model", body = PricingResponse), (status = 401, body = ErrorResponse)))]
 #[get("/pricing")]
 pub async fn get_pricing(app: web::Data<App>, _user: AuthUser) -> ApiResult<HttpResponse> {
     let pricing = app.pricing();
@@ -446,7 +447,7 @@ pub struct TokenCountResponse {
 /// `messages` are counted like OpenAI's chat format: 3 framing tokens per message plus its
 /// role and content, and 3 tokens priming the reply.
 #[utoipa::path(tag = "models", operation_id = "count_tokens", security(("bearer" = []), ("oauth2" = [])), request_body = TokenCountRequest,
-    responses((status = 200, body = TokenCountResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The token count", body = TokenCountResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/tokens/count")]
 pub async fn count_tokens(
     app: web::Data<App>,

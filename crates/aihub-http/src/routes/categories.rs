@@ -84,6 +84,7 @@ pub struct UpdateCategoryRequest {
 
 /// Query of `GET /categories`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryListQuery {
     /// 1-based page (default 1).
@@ -100,7 +101,7 @@ pub struct CategoryListQuery {
 
 /// Creates a category.
 #[utoipa::path(tag = "categories", operation_id = "create_category", security(("bearer" = []), ("oauth2" = [])), request_body = CreateCategoryRequest,
-    responses((status = 201, body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The category", body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/categories")]
 pub async fn create_category(
     app: web::Data<App>,
@@ -125,7 +126,7 @@ pub async fn create_category(
 
 /// Lists the caller's categories, ordered by name.
 #[utoipa::path(tag = "categories", operation_id = "list_categories", security(("bearer" = []), ("oauth2" = [])), params(CategoryListQuery),
-    responses((status = 200, body = ListResponse<CategoryResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of categories", body = ListResponse<CategoryResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/categories")]
 pub async fn list_categories(
     app: web::Data<App>,
@@ -158,7 +159,7 @@ pub async fn list_categories(
 
 /// One of the caller's categories.
 #[utoipa::path(tag = "categories", operation_id = "get_category", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Category id")),
-    responses((status = 200, body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "The category", body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[get("/categories/{id}")]
 pub async fn get_category(
     app: web::Data<App>,
@@ -196,7 +197,7 @@ async fn do_update(
 
 /// Updates one of the caller's categories (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "categories", operation_id = "replace_category", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Category id")), request_body = UpdateCategoryRequest,
-    responses((status = 200, body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The category", body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/categories/{id}")]
 pub async fn put_category(
     app: web::Data<App>,
@@ -209,7 +210,7 @@ pub async fn put_category(
 
 /// Partially updates one of the caller's categories; `null` clears `color` or `description`.
 #[utoipa::path(tag = "categories", operation_id = "update_category", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Category id")), request_body = UpdateCategoryRequest,
-    responses((status = 200, body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The category", body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[patch("/categories/{id}")]
 pub async fn patch_category(
     app: web::Data<App>,
@@ -222,7 +223,7 @@ pub async fn patch_category(
 
 /// Deletes one of the caller's categories; its conversations and prompts stay, uncategorised.
 #[utoipa::path(tag = "categories", operation_id = "delete_category", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Category id")),
-    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[delete("/categories/{id}")]
 pub async fn delete_category(
     app: web::Data<App>,

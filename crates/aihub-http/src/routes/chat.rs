@@ -20,7 +20,6 @@ use aihub_domain::{FinishReason, Money, Usage};
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -145,49 +144,58 @@ impl From<DirectChat> for ChatResponseBody {
 /// `/chat`'s stream renderer: `session` (id, model, provider, and the conversation when
 /// attached to one), `content` for each text delta, then `usage` and `done` or `error`.
 fn render(currency: String) -> impl FnMut(&GenerationEvent, &mut BytesMut) + 'static {
+    use crate::stream_events as ev;
     move |event, buf| match event {
         GenerationEvent::Started(s) => {
-            let mut v = json!({
-                "type": "session",
-                "id": chat_id(&s.generation_id),
-                "model": s.served.model,
-                "provider": provider_response(CompletionProvider::from(&s.served)),
-            });
-            if let Some(c) = s.conversation {
-                v["conversation_id"] = json!(c.conversation_id);
-                v["session_id"] = json!(c.conversation_id);
-            }
-            sse::put_frame(buf, &v);
+            let conversation_id = s.conversation.map(|c| c.conversation_id);
+            sse::put_frame(
+                buf,
+                &ev::ChatSessionEvent {
+                    kind: ev::SessionType::Value,
+                    id: chat_id(&s.generation_id),
+                    model: s.served.model.clone(),
+                    provider: provider_response(CompletionProvider::from(&s.served)),
+                    conversation_id,
+                    session_id: conversation_id,
+                },
+            );
         }
         GenerationEvent::Delta(chunk) => {
             if let Some(text) = chunk.delta.as_deref().filter(|t| !t.is_empty()) {
-                sse::put_frame(buf, &json!({"type": "content", "content": text}));
+                sse::put_frame(buf, &sse::ContentFrame::new(text));
             }
         }
         GenerationEvent::Finished(f) => {
-            let mut usage = json!(usage_response(
-                f.billed.usage,
-                f.billed.cost,
-                currency.clone()
-            ));
-            usage["type"] = json!("usage");
-            sse::put_frame(buf, &usage);
-            match f.error.as_ref().filter(|_| sse::is_failure(f)) {
-                Some(e) => {
-                    let (_, kind) = crate::error::status_and_type(e.code);
-                    sse::put_frame(
-                        buf,
-                        &json!({"type": "error", "error": {"type": kind, "code": e.code, "message": e.message}}),
-                    );
-                }
-                None => sse::put_frame(
+            let u = usage_response(f.billed.usage, f.billed.cost, currency.clone());
+            sse::put_frame(
+                buf,
+                &ev::ChatUsageEvent {
+                    kind: ev::UsageType::Value,
+                    prompt_tokens: u.prompt_tokens,
+                    completion_tokens: u.completion_tokens,
+                    total_tokens: u.total_tokens,
+                    estimated: u.estimated,
+                    cost: u.cost,
+                    currency: u.currency,
+                },
+            );
+            if sse::is_failure(f) {
+                sse::put_frame(
                     buf,
-                    &json!({
-                        "type": "done",
-                        "finish_reason": f.finish_reason,
-                        "response_time_ms": f.latency_ms,
-                    }),
-                ),
+                    &ev::ChatErrorEvent {
+                        kind: ev::ErrorType::Value,
+                        error: sse::failure_detail(f),
+                    },
+                );
+            } else {
+                sse::put_frame(
+                    buf,
+                    &ev::ChatDoneEvent {
+                        kind: ev::DoneType::Value,
+                        finish_reason: f.finish_reason,
+                        response_time_ms: f.latency_ms,
+                    },
+                );
             }
         }
     }
@@ -200,7 +208,7 @@ fn render(currency: String) -> impl FnMut(&GenerationEvent, &mut BytesMut) + 'st
 /// (history as context, both messages stored; a foreign or missing one is 404). Usage is
 /// recorded exactly once per call, including a stream the client abandons (`stopped`).
 #[utoipa::path(tag = "chat", operation_id = "create_chat", security(("bearer" = []), ("oauth2" = [])), request_body = ChatRequestBody,
-    responses((status = 200, body = ChatResponseBody, description = "The reply; `text/event-stream` with `stream: true`"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+    responses((status = 200, description = "The reply as `application/json`; with `stream: true`, a `text/event-stream` of `data: {ChatStreamEvent}` frames", content((ChatResponseBody = "application/json"), (crate::stream_events::ChatStreamEvent = "text/event-stream"))), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 503, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
 #[post("/chat")]
 pub async fn create_chat(

@@ -123,7 +123,7 @@ impl From<Completion> for CompletionResponse {
 /// `from_cache: true`) when the effective temperature is 0 or `cache` is `true` and the same
 /// caller sent the same request recently; such hits are recorded in usage at zero cost.
 #[utoipa::path(tag = "completions", operation_id = "create_completion", security(("bearer" = []), ("oauth2" = [])), request_body = CompletionRequest,
-    responses((status = 200, body = CompletionResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+    responses((status = 200, description = "The completion", body = CompletionResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 503, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
 #[post("/completions")]
 pub async fn create_completion(

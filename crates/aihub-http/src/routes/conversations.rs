@@ -280,6 +280,7 @@ pub struct UpdateConversationRequest {
 
 /// Query of `GET /conversations`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationListQuery {
     /// 1-based page (default 1).
@@ -332,7 +333,7 @@ fn parse_ordering(s: Option<&str>) -> ApiResult<ConversationOrder> {
 
 /// Lists the caller's conversations.
 #[utoipa::path(tag = "conversations", operation_id = "list_conversations", security(("bearer" = []), ("oauth2" = [])), params(ConversationListQuery),
-    responses((status = 200, body = ListResponse<ConversationResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of conversations", body = ListResponse<ConversationResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/conversations")]
 pub async fn list_conversations(
     app: web::Data<App>,
@@ -376,7 +377,7 @@ pub async fn list_conversations(
 
 /// Creates a conversation (`initial_message` is stored, no reply is generated).
 #[utoipa::path(tag = "conversations", operation_id = "create_conversation", security(("bearer" = []), ("oauth2" = [])), request_body = CreateConversationRequest,
-    responses((status = 201, body = ConversationDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The conversation with its messages", body = ConversationDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/conversations")]
 pub async fn create_conversation(
     app: web::Data<App>,
@@ -415,7 +416,7 @@ pub async fn create_conversation(
 
 /// One conversation with its messages.
 #[utoipa::path(tag = "conversations", operation_id = "get_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
-    responses((status = 200, body = ConversationDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "The conversation with its messages", body = ConversationDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[get("/conversations/{id}")]
 pub async fn get_conversation(
     app: web::Data<App>,
@@ -468,7 +469,7 @@ async fn do_update(
 
 /// Partially updates a conversation.
 #[utoipa::path(tag = "conversations", operation_id = "update_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateConversationRequest,
-    responses((status = 200, body = ConversationResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The conversation (without messages)", body = ConversationResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[patch("/conversations/{id}")]
 pub async fn patch_conversation(
     app: web::Data<App>,
@@ -481,7 +482,7 @@ pub async fn patch_conversation(
 
 /// Updates a conversation (partial, as PATCH; PUT is accepted for the same update).
 #[utoipa::path(tag = "conversations", operation_id = "replace_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = UpdateConversationRequest,
-    responses((status = 200, body = ConversationResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The conversation (without messages)", body = ConversationResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/conversations/{id}")]
 pub async fn put_conversation(
     app: web::Data<App>,
@@ -494,7 +495,7 @@ pub async fn put_conversation(
 
 /// Deletes a conversation and its messages.
 #[utoipa::path(tag = "conversations", operation_id = "delete_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
-    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[delete("/conversations/{id}")]
 pub async fn delete_conversation(
     app: web::Data<App>,

@@ -45,7 +45,7 @@ pub struct ReadyResponse {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "system", operation_id = "get_health", responses((status = 200, body = HealthResponse)))]
+#[utoipa::path(tag = "system", operation_id = "get_health", responses((status = 200, description = "The process is up", body = HealthResponse)))]
 #[get("/health")]
 pub async fn health(app: web::Data<App>) -> HttpResponse {
     HttpResponse::Ok().json(HealthResponse {
@@ -56,7 +56,7 @@ pub async fn health(app: web::Data<App>) -> HttpResponse {
 }
 
 /// Readiness: the database answers and the server is not shutting down.
-#[utoipa::path(tag = "system", operation_id = "get_readiness", responses((status = 200, body = ReadyResponse), (status = 503, body = ReadyResponse)))]
+#[utoipa::path(tag = "system", operation_id = "get_readiness", responses((status = 200, description = "Ready: every dependency answered", body = ReadyResponse), (status = 503, description = "Not ready: a dependency did not answer", body = ReadyResponse)))]
 #[get("/health/ready")]
 pub async fn ready(app: web::Data<App>) -> HttpResponse {
     let pinger = app.get_ref().clone();

@@ -196,6 +196,7 @@ pub struct UpdateApiKeyRequest {
 
 /// Query of `GET /keys`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyListQuery {
     /// 1-based page (default 1).
@@ -249,7 +250,7 @@ impl From<&ApiKeyPrincipal> for CurrentApiKeyResponse {
 
 /// Creates a developer API key; the response holds the secret (`key`) this one time.
 #[utoipa::path(tag = "keys", operation_id = "create_api_key", security(("bearer" = []), ("oauth2" = [])), request_body = CreateApiKeyRequest,
-    responses((status = 201, body = CreatedApiKeyResponse), (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse, description = "The account holds the most keys allowed"), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The new API key; its secret is shown in this response only", body = CreatedApiKeyResponse), (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse, description = "The account holds the most keys allowed"), (status = 422, body = ErrorResponse)))]
 #[post("/keys")]
 pub async fn create_api_key(
     app: web::Data<App>,
@@ -294,7 +295,7 @@ pub async fn create_api_key(
 
 /// Lists the caller's developer API keys, oldest first.
 #[utoipa::path(tag = "keys", operation_id = "list_api_keys", security(("bearer" = []), ("oauth2" = [])), params(ApiKeyListQuery),
-    responses((status = 200, body = ListResponse<ApiKeyResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of API keys (without their secrets)", body = ListResponse<ApiKeyResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/keys")]
 pub async fn list_api_keys(
     app: web::Data<App>,
@@ -325,7 +326,7 @@ pub async fn list_api_keys(
 
 /// One of the caller's developer API keys.
 #[utoipa::path(tag = "keys", operation_id = "get_api_key", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Key id")),
-    responses((status = 200, body = ApiKeyResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "The API key (its secret is never shown again)", body = ApiKeyResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[get("/keys/{id}")]
 pub async fn get_api_key(
     app: web::Data<App>,
@@ -342,7 +343,7 @@ pub async fn get_api_key(
 /// Changes one of the caller's keys (`is_active: false` revokes it); effective on the very
 /// next request made with the key.
 #[utoipa::path(tag = "keys", operation_id = "update_api_key", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Key id")), request_body = UpdateApiKeyRequest,
-    responses((status = 200, body = ApiKeyResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The API key (its secret is never shown again)", body = ApiKeyResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[patch("/keys/{id}")]
 pub async fn update_api_key(
     app: web::Data<App>,
@@ -378,7 +379,7 @@ pub async fn update_api_key(
 
 /// Deletes one of the caller's keys; it fails from the very next request on.
 #[utoipa::path(tag = "keys", operation_id = "delete_api_key", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Key id")),
-    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[delete("/keys/{id}")]
 pub async fn delete_api_key(
     app: web::Data<App>,
@@ -395,7 +396,7 @@ pub async fn delete_api_key(
 /// The calling developer API key: lets an SDK check a key works and what it may do. Needs no
 /// particular permission.
 #[utoipa::path(tag = "keys", operation_id = "get_current_api_key", security(("api_key" = []), ("x_api_key" = [])),
-    responses((status = 200, body = CurrentApiKeyResponse), (status = 401, body = ErrorResponse, description = "`missing_api_key` or `invalid_api_key`")))]
+    responses((status = 200, description = "The API key making the request", body = CurrentApiKeyResponse), (status = 401, body = ErrorResponse, description = "`missing_api_key` or `invalid_api_key`")))]
 #[get("/key")]
 pub async fn key_info(key: ApiKeyAuth) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(CurrentApiKeyResponse::from(key.0.as_ref())))

@@ -107,6 +107,7 @@ pub struct UpdateModelPreferenceRequest {
 
 /// Query of `GET /model-preferences`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ModelPreferenceListQuery {
     /// 1-based page (default 1).
@@ -124,7 +125,7 @@ pub struct ModelPreferenceListQuery {
 
 /// Saves a model preference; with `is_default: true` it replaces the kind's default.
 #[utoipa::path(tag = "model-preferences", operation_id = "create_model_preference", security(("bearer" = []), ("oauth2" = [])), request_body = CreateModelPreferenceRequest,
-    responses((status = 201, body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The model preference", body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/model-preferences")]
 pub async fn create_model_preference(
     app: web::Data<App>,
@@ -152,7 +153,7 @@ pub async fn create_model_preference(
 
 /// Lists the caller's model preferences, oldest first.
 #[utoipa::path(tag = "model-preferences", operation_id = "list_model_preferences", security(("bearer" = []), ("oauth2" = [])), params(ModelPreferenceListQuery),
-    responses((status = 200, body = ListResponse<ModelPreferenceResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of model preferences", body = ListResponse<ModelPreferenceResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/model-preferences")]
 pub async fn list_model_preferences(
     app: web::Data<App>,
@@ -185,7 +186,7 @@ pub async fn list_model_preferences(
 /// The caller's default preference per provider kind, as an object keyed by kind
 /// (`{"openai": {…}, "anthropic": {…}}`); kinds without a default are absent.
 #[utoipa::path(tag = "model-preferences", operation_id = "list_default_model_preferences", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = BTreeMap<String, ModelPreferenceResponse>), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, description = "The default model preference per provider kind", body = BTreeMap<String, ModelPreferenceResponse>), (status = 401, body = ErrorResponse)))]
 #[get("/model-preferences/defaults")]
 pub async fn default_model_preferences(
     app: web::Data<App>,
@@ -204,7 +205,7 @@ pub async fn default_model_preferences(
 
 /// One of the caller's model preferences.
 #[utoipa::path(tag = "model-preferences", operation_id = "get_model_preference", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Model preference id")),
-    responses((status = 200, body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "The model preference", body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[get("/model-preferences/{id}")]
 pub async fn get_model_preference(
     app: web::Data<App>,
@@ -245,7 +246,7 @@ async fn do_update(
 
 /// Updates one of the caller's model preferences (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "model-preferences", operation_id = "replace_model_preference", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Model preference id")), request_body = UpdateModelPreferenceRequest,
-    responses((status = 200, body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The model preference", body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/model-preferences/{id}")]
 pub async fn put_model_preference(
     app: web::Data<App>,
@@ -258,7 +259,7 @@ pub async fn put_model_preference(
 
 /// Partially updates one of the caller's model preferences.
 #[utoipa::path(tag = "model-preferences", operation_id = "update_model_preference", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Model preference id")), request_body = UpdateModelPreferenceRequest,
-    responses((status = 200, body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The model preference", body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[patch("/model-preferences/{id}")]
 pub async fn patch_model_preference(
     app: web::Data<App>,
@@ -272,7 +273,7 @@ pub async fn patch_model_preference(
 /// Deletes one of the caller's model preferences; deleting a default leaves its kind without
 /// one.
 #[utoipa::path(tag = "model-preferences", operation_id = "delete_model_preference", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Model preference id")),
-    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[delete("/model-preferences/{id}")]
 pub async fn delete_model_preference(
     app: web::Data<App>,

@@ -117,6 +117,7 @@ pub struct UpdatePromptRequest {
 
 /// Query of `GET /prompts`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PromptListQuery {
     /// 1-based page (default 1).
@@ -186,7 +187,7 @@ fn parse_ordering(s: Option<&str>) -> ApiResult<PromptOrder> {
 
 /// Creates a prompt template.
 #[utoipa::path(tag = "prompts", operation_id = "create_prompt", security(("bearer" = []), ("oauth2" = [])), request_body = CreatePromptRequest,
-    responses((status = 201, body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The prompt", body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/prompts")]
 pub async fn create_prompt(
     app: web::Data<App>,
@@ -213,7 +214,7 @@ pub async fn create_prompt(
 
 /// Lists the caller's prompt templates (default order: most recently updated first).
 #[utoipa::path(tag = "prompts", operation_id = "list_prompts", security(("bearer" = []), ("oauth2" = [])), params(PromptListQuery),
-    responses((status = 200, body = ListResponse<PromptResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of prompts", body = ListResponse<PromptResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/prompts")]
 pub async fn list_prompts(
     app: web::Data<App>,
@@ -250,7 +251,7 @@ pub async fn list_prompts(
 
 /// One of the caller's prompt templates.
 #[utoipa::path(tag = "prompts", operation_id = "get_prompt", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Prompt id")),
-    responses((status = 200, body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "The prompt", body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[get("/prompts/{id}")]
 pub async fn get_prompt(
     app: web::Data<App>,
@@ -290,7 +291,7 @@ async fn do_update(
 
 /// Updates one of the caller's prompt templates (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "prompts", operation_id = "replace_prompt", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Prompt id")), request_body = UpdatePromptRequest,
-    responses((status = 200, body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The prompt", body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/prompts/{id}")]
 pub async fn put_prompt(
     app: web::Data<App>,
@@ -304,7 +305,7 @@ pub async fn put_prompt(
 /// Partially updates one of the caller's prompt templates; `null` clears `description` or
 /// `category_id`.
 #[utoipa::path(tag = "prompts", operation_id = "update_prompt", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Prompt id")), request_body = UpdatePromptRequest,
-    responses((status = 200, body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The prompt", body = PromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[patch("/prompts/{id}")]
 pub async fn patch_prompt(
     app: web::Data<App>,
@@ -317,7 +318,7 @@ pub async fn patch_prompt(
 
 /// Deletes one of the caller's prompt templates.
 #[utoipa::path(tag = "prompts", operation_id = "delete_prompt", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Prompt id")),
-    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[delete("/prompts/{id}")]
 pub async fn delete_prompt(
     app: web::Data<App>,
@@ -334,7 +335,7 @@ pub async fn delete_prompt(
 /// Fills the template's `{name}` placeholders and counts the use; names without a value are
 /// listed in `missing` and stay in the text.
 #[utoipa::path(tag = "prompts", operation_id = "render_prompt", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Prompt id")), request_body = RenderPromptRequest,
-    responses((status = 200, body = RenderPromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The rendered prompt", body = RenderPromptResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/prompts/{id}/render")]
 pub async fn render_prompt(
     app: web::Data<App>,

@@ -118,6 +118,7 @@ pub struct UpdateProviderRequest {
 
 /// Query of `GET /providers`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderListQuery {
     /// 1-based page (default 1).
@@ -161,7 +162,7 @@ pub struct ProviderTestError {
 
 /// Creates a provider; the key is encrypted at rest and never returned.
 #[utoipa::path(tag = "providers", operation_id = "create_provider", security(("bearer" = []), ("oauth2" = [])), request_body = CreateProviderRequest,
-    responses((status = 201, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The provider (its API key is never returned)", body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/providers")]
 pub async fn create_provider(
     app: web::Data<App>,
@@ -191,7 +192,7 @@ pub async fn create_provider(
 
 /// Lists the caller's own providers.
 #[utoipa::path(tag = "providers", operation_id = "list_providers", security(("bearer" = []), ("oauth2" = [])), params(ProviderListQuery),
-    responses((status = 200, body = ListResponse<ProviderResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of providers", body = ListResponse<ProviderResponse>), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/providers")]
 pub async fn list_providers(
     app: web::Data<App>,
@@ -227,7 +228,7 @@ pub async fn list_providers(
 
 /// Every active provider the caller may use: own ones and organization ones granted to them.
 #[utoipa::path(tag = "providers", operation_id = "list_available_providers", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = Vec<ProviderResponse>), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, description = "The active providers the caller can use", body = Vec<ProviderResponse>), (status = 401, body = ErrorResponse)))]
 #[get("/providers/available")]
 pub async fn available_providers(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     let items: Vec<ProviderResponse> = call(&app, move |app| async move {
@@ -242,7 +243,7 @@ pub async fn available_providers(app: web::Data<App>, user: AuthUser) -> ApiResu
 
 /// One provider the caller owns or was granted.
 #[utoipa::path(tag = "providers", operation_id = "get_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 200, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "The provider (its API key is never returned)", body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[get("/providers/{id}")]
 pub async fn get_provider(
     app: web::Data<App>,
@@ -284,7 +285,7 @@ async fn do_update(
 
 /// Updates a provider the caller owns (`PUT` is partial, the same as PATCH).
 #[utoipa::path(tag = "providers", operation_id = "replace_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")), request_body = UpdateProviderRequest,
-    responses((status = 200, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The provider (its API key is never returned)", body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[put("/providers/{id}")]
 pub async fn put_provider(
     app: web::Data<App>,
@@ -297,7 +298,7 @@ pub async fn put_provider(
 
 /// Partially updates a provider the caller owns.
 #[utoipa::path(tag = "providers", operation_id = "update_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")), request_body = UpdateProviderRequest,
-    responses((status = 200, body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "The provider (its API key is never returned)", body = ProviderResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[patch("/providers/{id}")]
 pub async fn patch_provider(
     app: web::Data<App>,
@@ -310,7 +311,7 @@ pub async fn patch_provider(
 
 /// Deletes a provider the caller owns.
 #[utoipa::path(tag = "providers", operation_id = "delete_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 204), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[delete("/providers/{id}")]
 pub async fn delete_provider(
     app: web::Data<App>,
@@ -327,7 +328,7 @@ pub async fn delete_provider(
 /// Tests the provider's key: calls the upstream's model list and reports ok or the mapped
 /// error.
 #[utoipa::path(tag = "providers", operation_id = "test_provider", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 200, body = ProviderTestResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "The result of the connection test (a failed test is a 200 with `ok: false`)", body = ProviderTestResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[post("/providers/{id}/test")]
 pub async fn test_provider(
     app: web::Data<App>,

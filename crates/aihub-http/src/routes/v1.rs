@@ -28,6 +28,7 @@ use aihub_core::generation::{Caller, GenerationEvent, Outcome};
 use aihub_core::keys::{ApiKeyPrincipal, Permission};
 use aihub_core::limits::RateStatus as RateLimitStatus;
 use aihub_core::{App, Error};
+use aihub_domain::ErrorCode;
 use bytes::{BufMut, BytesMut};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -35,6 +36,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
     cfg.service(chat_completions)
         .service(list_models)
+        .service(retrieve_model)
         .service(embeddings);
 }
 
@@ -104,7 +106,7 @@ fn now_unix() -> i64 {
     security(("api_key" = []), ("x_api_key" = [])),
     request_body(content = ChatCompletionRequest, description = "OpenAI chat completion request (https://platform.openai.com/docs/api-reference/chat/create), plus the optional AI Hub extension `fallbacks: [model, …]`"),
     responses(
-        (status = 200, description = "A `chat.completion` object; with `stream: true`, a `text/event-stream` of `chat.completion.chunk` events (`data: {openai.ChatCompletionChunk}`) ending in `data: [DONE]`, or, when the stream fails after its first chunk, in one `data: {openai.StreamError}` event instead", content_type = "application/json", body = ChatCompletion),
+        (status = 200, description = "A `chat.completion` object; with `stream: true`, a `text/event-stream` of `chat.completion.chunk` events (`data: {openai.ChatCompletionChunk}`) ending in `data: [DONE]`, or, when the stream fails after its first chunk, in one `data: {openai.StreamError}` event instead", content((ChatCompletion = "application/json"), (crate::openai::wire::ChatCompletionChunk = "text/event-stream"))),
         (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
         (status = 400, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse),
         (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
@@ -212,6 +214,46 @@ pub async fn list_models(app: web::Data<App>, auth: ApiKeyAuth) -> ApiResult<Htt
     Ok(res.json(model_list_to_wire(&models, now_unix())))
 }
 
+/// One model this key can reach (OpenAI `GET /v1/models/{model}`, the SDKs'
+/// `models.retrieve`): `model` is an id exactly as `GET /v1/models` lists it
+/// (`"<provider slug>/<model>"`; its slashes may be sent as they are or as `%2F`). An id not in
+/// that list is 404 `model_not_found`.
+#[utoipa::path(tag = "openai", operation_id = "retrieve_model_openai",
+    security(("api_key" = []), ("x_api_key" = [])),
+    params(("model" = String, Path, description = "Model id as `GET /v1/models` lists it, e.g. `openai/gpt-4o-mini`")),
+    responses((status = 200, description = "OpenAI `model` object", body = crate::openai::wire::Model),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
+#[get("/models/{model:.+}")]
+pub async fn retrieve_model(
+    app: web::Data<App>,
+    auth: ApiKeyAuth,
+    model: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let principal = auth.0;
+    let limit = admit(&principal, &app, Permission::Models)?;
+    let user_id = principal.user_id;
+    let wanted = model.into_inner().replace("%2F", "/").replace("%2f", "/");
+    let models = call(
+        &app,
+        move |app| async move { app.gateway_models(user_id).await },
+    )
+    .await?;
+    let Some(found) = models.into_iter().find(|(id, _)| *id == wanted) else {
+        return Err(Error {
+            param: Some("model".into()),
+            ..Error::new(
+                ErrorCode::ModelNotFound,
+                format!("the model `{wanted}` does not exist or this key cannot reach it"),
+            )
+        }
+        .into());
+    };
+    let mut res = HttpResponse::Ok();
+    rate_headers(&mut res, limit);
+    let mut list = model_list_to_wire(std::slice::from_ref(&found), now_unix());
+    Ok(res.json(list.data.pop()))
+}
+
 /// Creates embeddings (OpenAI `POST /v1/embeddings`) through OpenAI-wire providers, Gemini
 /// (`batchEmbedContents`) or Ollama (`/api/embed`); `encoding_format: base64` is honoured (the
 /// official Python SDK asks for it by default). One usage record per call.
@@ -248,7 +290,6 @@ pub async fn embeddings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aihub_domain::ErrorCode;
 
     #[test]
     fn completion_ids_keep_only_id_characters() {

@@ -170,8 +170,29 @@ async fn permissions_are_enforced_per_route(app: TestApp) {
         "only the model listing reached upstream"
     );
 
+    // One model, as the SDKs' `models.retrieve` asks for it: slashes as they are or encoded.
+    for path in [
+        "/v1/models/fake-openai/gpt-4o-mini",
+        "/v1/models/fake-openai%2Fgpt-4o-mini",
+    ] {
+        let (s, body, _) = app.get(path, Some(&models_only)).await;
+        assert_eq!(s, 200, "{path}: {body}");
+        assert_eq!(body["id"], "fake-openai/gpt-4o-mini");
+        assert_eq!(body["object"], "model");
+        assert_eq!(body["owned_by"], "fake-openai");
+    }
+    let (s, body, _) = app
+        .get("/v1/models/fake-openai/no-such-model", Some(&models_only))
+        .await;
+    assert_eq!(s, 404, "{body}");
+    assert_eq!(body["error"]["code"], "model_not_found");
+
     let chat_only = api_key(&app, &admin, json!({"name": "c", "permissions": ["chat"]})).await;
     let (s, _, _) = app.get("/v1/models", Some(&chat_only)).await;
+    assert_eq!(s, 403);
+    let (s, _, _) = app
+        .get("/v1/models/fake-openai/gpt-4o-mini", Some(&chat_only))
+        .await;
     assert_eq!(s, 403);
 }
 

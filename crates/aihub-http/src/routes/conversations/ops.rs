@@ -47,6 +47,7 @@ pub struct AddMessageRequest {
 
 /// Query of `GET /conversations/{id}/messages`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessageListQuery {
     /// 1-based page (default 1).
@@ -91,6 +92,7 @@ pub struct ConversationStatsResponse {
 
 /// Query of `GET /messages/recent`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecentQuery {
     /// How many (default 20, max 100).
@@ -116,7 +118,7 @@ pub struct RecentMessagesResponse {
 
 /// Deletes several of your conversations at once; foreign and missing ids are not counted.
 #[utoipa::path(tag = "conversations", operation_id = "bulk_delete_conversations", security(("bearer" = []), ("oauth2" = [])), request_body = BulkDeleteRequest,
-    responses((status = 200, body = BulkDeleteResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "How many conversations were deleted", body = BulkDeleteResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/conversations/bulk-delete")]
 pub async fn bulk_delete(
     app: web::Data<App>,
@@ -133,7 +135,7 @@ pub async fn bulk_delete(
 /// Archives or unarchives several of your conversations; foreign and missing ids are not
 /// counted.
 #[utoipa::path(tag = "conversations", operation_id = "bulk_archive_conversations", security(("bearer" = []), ("oauth2" = [])), request_body = BulkArchiveRequest,
-    responses((status = 200, body = BulkArchiveResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "How many conversations were updated", body = BulkArchiveResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/conversations/bulk-archive")]
 pub async fn bulk_archive(
     app: web::Data<App>,
@@ -150,8 +152,8 @@ pub async fn bulk_archive(
 }
 
 /// Totals of your conversations and messages.
-#[utoipa::path(tag = "conversations", operation_id = "conversation_stats", security(("bearer" = []), ("oauth2" = [])),
-    responses((status = 200, body = ConversationStatsResponse), (status = 401, body = ErrorResponse)))]
+#[utoipa::path(tag = "conversations", operation_id = "get_conversation_stats", security(("bearer" = []), ("oauth2" = [])),
+    responses((status = 200, description = "Counts over the caller's conversations", body = ConversationStatsResponse), (status = 401, body = ErrorResponse)))]
 #[get("/conversations/stats")]
 pub async fn conversation_stats(app: web::Data<App>, user: AuthUser) -> ApiResult<HttpResponse> {
     let s = call(&app, move |app| async move {
@@ -172,7 +174,7 @@ pub async fn conversation_stats(app: web::Data<App>, user: AuthUser) -> ApiResul
 
 /// The messages of a conversation, oldest first, paginated.
 #[utoipa::path(tag = "conversations", operation_id = "list_conversation_messages", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id"), MessageListQuery),
-    responses((status = 200, body = ListResponse<MessageResponse>), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 200, description = "A page of messages", body = ListResponse<MessageResponse>), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/conversations/{id}/messages")]
 pub async fn list_messages(
     app: web::Data<App>,
@@ -204,7 +206,7 @@ pub async fn list_messages(
 
 /// Adds a message with a role to a conversation without generating a reply.
 #[utoipa::path(tag = "conversations", operation_id = "add_conversation_message", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")), request_body = AddMessageRequest,
-    responses((status = 201, body = MessageResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+    responses((status = 201, description = "The stored message", body = MessageResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/conversations/{id}/messages")]
 pub async fn add_message(
     app: web::Data<App>,
@@ -223,7 +225,7 @@ pub async fn add_message(
 /// Deletes the messages of a conversation; the conversation and its system prompt stay.
 /// 409 while a reply is streaming in it.
 #[utoipa::path(tag = "conversations", operation_id = "clear_conversation", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
-    responses((status = 200, body = ClearResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
+    responses((status = 200, description = "How many messages were deleted", body = ClearResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 #[post("/conversations/{id}/clear")]
 pub async fn clear_conversation(
     app: web::Data<App>,
@@ -241,8 +243,8 @@ pub async fn clear_conversation(
 }
 
 /// Your newest messages across conversations, newest first.
-#[utoipa::path(tag = "conversations", operation_id = "recent_messages", security(("bearer" = []), ("oauth2" = [])), params(RecentQuery),
-    responses((status = 200, body = RecentMessagesResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+#[utoipa::path(tag = "conversations", operation_id = "list_recent_messages", security(("bearer" = []), ("oauth2" = [])), params(RecentQuery),
+    responses((status = 200, description = "The latest messages across the caller's conversations", body = RecentMessagesResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[get("/messages/recent")]
 pub async fn recent_messages(
     app: web::Data<App>,

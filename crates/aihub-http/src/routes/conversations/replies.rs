@@ -19,6 +19,7 @@ pub struct SendMessageRequest {
 
 /// Query of `POST /conversations/{id}/send`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SendQuery {
     /// Send the stored history as context (default true).
@@ -27,6 +28,7 @@ pub struct SendQuery {
 
 /// Query of `POST /conversations/{id}/stream`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Send the stored history as context (default true).
@@ -78,7 +80,7 @@ fn send_input(b: SendMessageRequest) -> SendInput {
 
 /// Sends a message and returns both stored messages once the reply is complete.
 #[utoipa::path(tag = "conversations", operation_id = "send_message", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id"), SendQuery), request_body = SendMessageRequest,
-    responses((status = 200, body = ExchangeResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
+    responses((status = 200, description = "The stored user message and the assistant's reply", body = ExchangeResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse),
         (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
 #[post("/conversations/{id}/send")]
 pub async fn send_message(
@@ -114,7 +116,7 @@ pub async fn send_message(
 /// (ids), `content`, `usage`, then `done` or `error`. Errors before the stream starts are
 /// ordinary error responses.
 #[utoipa::path(tag = "conversations", operation_id = "stream_conversation_reply", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id"), StreamQuery), request_body = SendMessageRequest,
-    responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = sse::StreamEventDoc), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse),
+    responses((status = 200, description = "A `text/event-stream` of `data: {ConversationStreamEvent}` frames", content_type = "text/event-stream", body = crate::stream_events::ConversationStreamEvent), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse),
         (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
 #[post("/conversations/{id}/stream")]
 pub async fn stream_reply(
@@ -182,7 +184,7 @@ pub struct CreateAndStreamRequest {
 /// `usage`, and `done` or `error`, as `POST /conversations/{id}/stream`. Errors before the
 /// stream starts are ordinary error responses, and no conversation is left behind.
 #[utoipa::path(tag = "conversations", operation_id = "create_conversation_and_stream", security(("bearer" = []), ("oauth2" = [])), params(StreamQuery), request_body = CreateAndStreamRequest,
-    responses((status = 200, description = "Server-sent events", content_type = "text/event-stream", body = sse::StreamEventDoc), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse),
+    responses((status = 200, description = "A `text/event-stream` of `data: {ConversationStreamEvent}` frames", content_type = "text/event-stream", body = crate::stream_events::ConversationStreamEvent), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse),
         (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse), (status = 502, body = ErrorResponse), (status = 504, body = ErrorResponse)))]
 #[post("/conversations/stream")]
 pub async fn create_and_stream(
@@ -233,10 +235,10 @@ pub async fn create_and_stream(
     let mut head = bytes::BytesMut::new();
     sse::put_frame(
         &mut head,
-        &serde_json::json!({
-            "type": "conversation",
-            "conversation": ConversationResponse::with_categories(&conv, &cats),
-        }),
+        &crate::stream_events::ConversationCreatedEvent {
+            kind: crate::stream_events::ConversationCreatedType::Value,
+            conversation: ConversationResponse::with_categories(&conv, &cats),
+        },
     );
     Ok(sse::respond(
         HttpResponse::Ok(),
@@ -249,7 +251,7 @@ pub async fn create_and_stream(
 /// Stops the reply streaming in this conversation; the partial text is kept as `stopped`
 /// and billed for what was generated.
 #[utoipa::path(tag = "conversations", operation_id = "stop_conversation_stream", security(("bearer" = []), ("oauth2" = [])), params(("id" = i64, Path, description = "Conversation id")),
-    responses((status = 200, body = StopResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, description = "Whether a running stream was stopped", body = StopResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 #[post("/conversations/{id}/stream/stop")]
 pub async fn stop_stream(
     app: web::Data<App>,
