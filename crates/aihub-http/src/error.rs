@@ -57,8 +57,10 @@ pub struct ErrorObject {
     /// Human-readable message.
     pub message: String,
     /// The request field at fault, if any.
+    #[schema(required = true)]
     pub param: Option<String>,
     /// Extra structured details, if any.
+    #[schema(required = true)]
     pub details: Option<serde_json::Value>,
 }
 
@@ -68,6 +70,7 @@ pub struct ErrorResponse {
     /// The error.
     pub error: ErrorObject,
     /// The request id (also in the `X-Request-Id` header).
+    #[schema(required = true)]
     pub request_id: Option<String>,
 }
 

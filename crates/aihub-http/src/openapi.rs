@@ -69,6 +69,7 @@ impl Modify for SecuritySchemes {
         description = include_str!("openapi_info.md"),
         license(name = "MIT", identifier = "MIT")
     ),
+    servers((url = "/", description = "This server (the origin that serves this document)")),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Registration, login, tokens"),

@@ -6,7 +6,10 @@
 //!   ones that status really carries (`401` on a `/v1` operation: `invalid_api_key`; on a session
 //!   route: `invalid_token`); `429` documents `Retry-After`;
 //! - a list response (`ListResponse_<Item>`) refers to its item schema by `$ref` instead of
-//!   repeating it inline, so generated clients get one class per resource.
+//!   repeating it inline, so generated clients get one class per resource;
+//! - in an event union (a `oneOf` with a discriminator), each variant's discriminator property
+//!   is a one-value `enum` of its tag, so generated clients type it as that literal (`"start"`)
+//!   instead of a one-value enum class of their own.
 //!
 //! The tests at the end check the document as OpenAPI tools read it: a description on every
 //! response, no query parameter declared `in: path`, an operation id everywhere.
@@ -43,6 +46,64 @@ impl Modify for Contract {
                     refer_list_items(schema, item);
                 }
             }
+        }
+        inline_discriminators(openapi);
+    }
+}
+
+/// Makes each event union's variants carry their tag as a one-value `enum` discriminator
+/// property, and drops the named one-value enum schemas nothing refers to any more.
+fn inline_discriminators(openapi: &mut utoipa::openapi::OpenApi) {
+    use serde_json::Value;
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let mut variants: Vec<(String, String, String)> = Vec::new();
+    for schema in components.schemas.values() {
+        let Ok(v) = serde_json::to_value(schema) else {
+            continue;
+        };
+        let Some(d) = v.get("discriminator") else {
+            continue;
+        };
+        let property = d["propertyName"].as_str().unwrap_or_default();
+        for (tag, target) in d["mapping"].as_object().into_iter().flatten() {
+            if let Some(name) = target.as_str().and_then(|t| t.rsplit('/').next()) {
+                variants.push((name.to_owned(), property.to_owned(), tag.clone()));
+            }
+        }
+    }
+    let mut replaced = Vec::new();
+    for (name, property, tag) in variants {
+        let Some(schema) = components.schemas.get_mut(&name) else {
+            continue;
+        };
+        let Ok(mut v) = serde_json::to_value(&*schema) else {
+            continue;
+        };
+        let Some(prop) = v.get_mut("properties").and_then(|p| p.get_mut(&property)) else {
+            continue;
+        };
+        if let Some(r) = prop.get("$ref").and_then(Value::as_str) {
+            replaced.push(r.rsplit('/').next().unwrap_or_default().to_owned());
+        }
+        let description = prop.get("description").cloned();
+        *prop = serde_json::json!({ "type": "string", "enum": [tag] });
+        if let Some(d) = description {
+            prop["description"] = d;
+        }
+        if let Ok(rebuilt) = serde_json::from_value(v) {
+            *schema = rebuilt;
+        }
+    }
+    for name in replaced {
+        let target = format!("\"#/components/schemas/{name}\"");
+        let used = components
+            .schemas
+            .values()
+            .any(|s| serde_json::to_string(s).is_ok_and(|s| s.contains(&target)));
+        if !used {
+            components.schemas.remove(&name);
         }
     }
 }
@@ -331,9 +392,11 @@ mod tests {
             for (tag, target) in mapping {
                 let name = target.as_str().unwrap().rsplit('/').next().unwrap();
                 let variant = &doc["components"]["schemas"][name];
-                let kind = variant["properties"]["type"]["$ref"].as_str().unwrap();
-                let kind = &doc["components"]["schemas"][kind.rsplit('/').next().unwrap()];
-                assert_eq!(kind["enum"], serde_json::json!([tag]), "{name}");
+                assert_eq!(
+                    variant["properties"]["type"]["enum"],
+                    serde_json::json!([tag]),
+                    "{name}"
+                );
                 assert!(
                     variant["required"]
                         .as_array()

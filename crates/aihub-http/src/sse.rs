@@ -166,7 +166,7 @@ impl<'a> ContentFrame<'a> {
 
 /// The `error` detail of a failed generation (a generic upstream failure when the engine
 /// recorded none).
-pub fn failure_detail(f: &Finished) -> crate::stream_events::StreamErrorDetail {
+pub fn failure_detail(f: &Finished) -> crate::error::ErrorObject {
     let (code, message) = match &f.error {
         Some(e) => (e.code, e.message.clone()),
         None => (
@@ -175,9 +175,11 @@ pub fn failure_detail(f: &Finished) -> crate::stream_events::StreamErrorDetail {
         ),
     };
     let (_, kind) = crate::error::status_and_type(code);
-    crate::stream_events::StreamErrorDetail {
+    crate::error::ErrorObject {
         kind,
         code,
         message,
+        param: None,
+        details: None,
     }
 }

@@ -7,10 +7,11 @@
 //! OpenAPI document (a `oneOf` per stream with a `type` discriminator) cannot drift from what
 //! is sent. The OpenAI-compatible stream's chunks live in [`crate::openai::wire`].
 
-use aihub_domain::{ErrorCode, FinishReason, MessageStatus};
+use aihub_domain::{FinishReason, MessageStatus};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::error::ErrorObject;
 use crate::routes::completions::CompletionProviderResponse;
 use crate::routes::conversations::ConversationResponse;
 
@@ -70,19 +71,6 @@ pub enum SessionType {
     Value,
 }
 
-/// The error inside an `error` event: the same `type`, `code` and `message` an error response
-/// carries.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct StreamErrorDetail {
-    /// Error family, e.g. `upstream_error`, as in error responses.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Stable machine code, e.g. `upstream_unavailable`.
-    pub code: ErrorCode,
-    /// Human-readable message.
-    pub message: String,
-}
-
 /// One event of a conversation stream.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
@@ -128,12 +116,16 @@ pub struct ReplyStartEvent {
     #[serde(rename = "type")]
     pub kind: StartType,
     /// The conversation.
+    #[schema(required = true)]
     pub conversation_id: Option<i64>,
     /// The stored user message.
+    #[schema(required = true)]
     pub user_message_id: Option<i64>,
     /// The assistant message being written (its final state comes with `done`/`error`).
+    #[schema(required = true)]
     pub message_id: Option<i64>,
     /// The same as `message_id`.
+    #[schema(required = true)]
     pub assistant_message_id: Option<i64>,
     /// The vendor's model id that serves the reply.
     pub model: String,
@@ -179,6 +171,7 @@ pub struct ReplyDoneEvent {
     #[serde(rename = "type")]
     pub kind: DoneType,
     /// The stored assistant message.
+    #[schema(required = true)]
     pub message_id: Option<i64>,
     /// Why the model stopped.
     pub finish_reason: FinishReason,
@@ -205,9 +198,10 @@ pub struct ReplyErrorEvent {
     #[serde(rename = "type")]
     pub kind: ErrorType,
     /// The stored (failed) assistant message.
+    #[schema(required = true)]
     pub message_id: Option<i64>,
     /// What went wrong.
-    pub error: StreamErrorDetail,
+    pub error: ErrorObject,
 }
 
 /// One event of `/chat`'s stream.
@@ -303,5 +297,5 @@ pub struct ChatErrorEvent {
     #[serde(rename = "type")]
     pub kind: ErrorType,
     /// What went wrong.
-    pub error: StreamErrorDetail,
+    pub error: ErrorObject,
 }

@@ -22,6 +22,7 @@ pub struct UserResponse {
     /// E-mail.
     pub email: String,
     /// Display name.
+    #[schema(required = true)]
     pub full_name: Option<String>,
     /// `user` or `admin`.
     pub role: Role,
@@ -167,7 +168,7 @@ pub struct StatusResponse {
 }
 
 /// Creates an account; the first one becomes admin.
-#[utoipa::path(tag = "auth", operation_id = "register_user", request_body = RegisterRequest,
+#[utoipa::path(tag = "auth", operation_id = "register_user", security(()), request_body = RegisterRequest,
     responses((status = 201, description = "The account with a new access and refresh token pair", body = AuthResponse), (status = 409, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/auth/register")]
 pub async fn register(
@@ -190,7 +191,7 @@ pub async fn register(
 }
 
 /// Signs in with a JSON body (username or e-mail).
-#[utoipa::path(tag = "auth", operation_id = "login_user", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", operation_id = "login_user", security(()), request_body = LoginRequest,
     responses((status = 200, description = "The account with a new access and refresh token pair", body = AuthResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[post("/auth/login")]
 pub async fn login(
@@ -214,7 +215,7 @@ pub async fn login(
 }
 
 /// OAuth2 password grant (form-encoded), used by Swagger UI's Authorize button.
-#[utoipa::path(tag = "auth", operation_id = "issue_token", request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+#[utoipa::path(tag = "auth", operation_id = "issue_token", security(()), request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "An OAuth2 bearer token (the access token)", body = TokenResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[post("/auth/token")]
 pub async fn token(
@@ -251,7 +252,7 @@ pub async fn token(
 }
 
 /// Exchanges a refresh token for a new pair; reusing a rotated token revokes the session.
-#[utoipa::path(tag = "auth", operation_id = "refresh_token", request_body = RefreshRequest,
+#[utoipa::path(tag = "auth", operation_id = "refresh_token", security(()), request_body = RefreshRequest,
     responses((status = 200, description = "The account with a new access and refresh token pair", body = AuthResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 #[post("/auth/refresh")]
 pub async fn refresh(

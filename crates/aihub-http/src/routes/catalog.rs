@@ -123,16 +123,20 @@ pub struct ModelResponse {
     /// Vendor family (for provider entries, the provider's kind).
     pub provider_kind: ProviderKind,
     /// The provider's slug, for `source: provider` entries; `null` for catalog entries.
+    #[schema(required = true)]
     pub provider: Option<String>,
     /// `catalog` or `provider`.
     pub source: ModelSourceDto,
     /// `chat`, `completion` or `embedding`.
     pub category: ModelCategoryDto,
     /// Prompt plus completion tokens, when the catalog knows the model.
+    #[schema(required = true)]
     pub context_length: Option<u32>,
     /// Completion tokens per request, when the catalog knows the model.
+    #[schema(required = true)]
     pub max_output_tokens: Option<u32>,
     /// List prices, when the catalog knows the model.
+    #[schema(required = true)]
     pub pricing: Option<ModelPricingResponse>,
     /// What the model can do (see the operation's description for the rule).
     pub capabilities: Vec<CapabilityDto>,
@@ -263,6 +267,7 @@ pub struct ServiceResponse {
     /// What the kind supports through AI Hub.
     pub capabilities: Vec<CapabilityDto>,
     /// The model used when none is named, or `null`.
+    #[schema(required = true)]
     pub default_model: Option<String>,
 }
 
@@ -293,6 +298,7 @@ pub struct ServicesResponse {
     /// Every provider kind.
     pub services: Vec<ServiceResponse>,
     /// The kind of the caller's first configured provider, or `null`.
+    #[schema(required = true)]
     pub default: Option<ProviderKind>,
 }
 
@@ -340,10 +346,13 @@ pub struct PricingModelResponse {
     /// Price of one million output tokens, exact decimal string (`"10.00"`).
     pub output_per_million: String,
     /// Prompt plus completion tokens, when known.
+    #[schema(required = true)]
     pub context_window: Option<u32>,
     /// Completion tokens per request, when known.
+    #[schema(required = true)]
     pub max_output_tokens: Option<u32>,
     /// The long-prompt tier, when the vendor has one.
+    #[schema(required = true)]
     pub long_context: Option<LongContextPriceResponse>,
 }
 
@@ -371,8 +380,10 @@ pub struct PricingResponse {
     /// ISO 4217 currency of every price (`USD` unless the deployment set another).
     pub currency: String,
     /// When the prices were checked, as the catalog says.
+    #[schema(required = true)]
     pub as_of: Option<String>,
     /// Where the prices come from, as the catalog says.
+    #[schema(required = true)]
     pub source: Option<String>,
     /// Every priced model, by vendor family then id.
     pub models: Vec<PricingModelResponse>,

@@ -21,8 +21,10 @@ pub struct CategoryResponse {
     /// Name, unique per user.
     pub name: String,
     /// `#RRGGBB` (upper-case hex), or `null`.
+    #[schema(required = true)]
     pub color: Option<String>,
     /// Free text, or `null`.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// Conversations in this category.
     pub conversation_count: i64,

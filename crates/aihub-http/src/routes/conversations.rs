@@ -41,24 +41,34 @@ pub struct MessageResponse {
     /// `complete`, `streaming`, `stopped` or `failed`.
     pub status: String,
     /// Model that wrote it.
+    #[schema(required = true)]
     pub model: Option<String>,
     /// Provider id that wrote it.
+    #[schema(required = true)]
     pub provider_id: Option<i64>,
     /// Provider kind that wrote it.
+    #[schema(required = true)]
     pub provider: Option<String>,
     /// Input tokens of the generation.
+    #[schema(required = true)]
     pub prompt_tokens: Option<i64>,
     /// Output tokens of the generation.
+    #[schema(required = true)]
     pub completion_tokens: Option<i64>,
     /// Both.
+    #[schema(required = true)]
     pub total_tokens: Option<i64>,
     /// Cost in currency units (display only).
+    #[schema(required = true)]
     pub cost: Option<f64>,
     /// Exact cost in nano-units (10^-9) of the currency.
+    #[schema(required = true)]
     pub cost_nanos: Option<i64>,
     /// Why generation ended.
+    #[schema(required = true)]
     pub finish_reason: Option<String>,
     /// Generation time in milliseconds.
+    #[schema(required = true)]
     pub response_time_ms: Option<i64>,
     /// JSON object (token breakdown, `with_context`, …).
     #[schema(value_type = Object)]
@@ -104,14 +114,19 @@ pub struct ConversationResponse {
     /// Title.
     pub title: String,
     /// Provider replies come from.
+    #[schema(required = true)]
     pub provider_id: Option<i64>,
     /// Model replies come from.
+    #[schema(required = true)]
     pub model: Option<String>,
     /// System prompt.
+    #[schema(required = true)]
     pub system_prompt: Option<String>,
     /// Reply token cap.
+    #[schema(required = true)]
     pub max_tokens: Option<i64>,
     /// Temperature.
+    #[schema(required = true)]
     pub temperature: Option<f64>,
     /// Pinned.
     pub is_pinned: bool,
@@ -123,10 +138,13 @@ pub struct ConversationResponse {
     /// Stored messages.
     pub message_count: i64,
     /// Newest message time.
+    #[schema(required = true)]
     pub last_message_at: Option<DateTime<Utc>>,
     /// Category it is filed under.
+    #[schema(required = true)]
     pub category_id: Option<i64>,
     /// That category (`null`: uncategorised).
+    #[schema(required = true)]
     pub category: Option<CategoryRef>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -142,6 +160,7 @@ pub struct CategoryRef {
     /// Name.
     pub name: String,
     /// `#RRGGBB`.
+    #[schema(required = true)]
     pub color: Option<String>,
 }
 

@@ -24,8 +24,10 @@ pub struct ComponentCheck {
     /// Round trip in milliseconds.
     pub response_time_ms: f64,
     /// `sqlite` or `postgres` for the database.
+    #[schema(required = true)]
     pub backend: Option<&'static str>,
     /// What failed.
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
@@ -45,7 +47,7 @@ pub struct ReadyResponse {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "system", operation_id = "get_health", responses((status = 200, description = "The process is up", body = HealthResponse)))]
+#[utoipa::path(tag = "system", operation_id = "get_health", security(()), responses((status = 200, description = "The process is up", body = HealthResponse)))]
 #[get("/health")]
 pub async fn health(app: web::Data<App>) -> HttpResponse {
     HttpResponse::Ok().json(HealthResponse {
@@ -56,7 +58,7 @@ pub async fn health(app: web::Data<App>) -> HttpResponse {
 }
 
 /// Readiness: the database answers and the server is not shutting down.
-#[utoipa::path(tag = "system", operation_id = "get_readiness", responses((status = 200, description = "Ready: every dependency answered", body = ReadyResponse), (status = 503, description = "Not ready: a dependency did not answer", body = ReadyResponse)))]
+#[utoipa::path(tag = "system", operation_id = "get_readiness", security(()), responses((status = 200, description = "Ready: every dependency answered", body = ReadyResponse), (status = 503, description = "Not ready: a dependency did not answer", body = ReadyResponse)))]
 #[get("/health/ready")]
 pub async fn ready(app: web::Data<App>) -> HttpResponse {
     let pinger = app.get_ref().clone();

@@ -50,8 +50,10 @@ fn permission_list(p: Permissions) -> Vec<ApiKeyPermission> {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ApiKeyRateLimit {
     /// Requests per minute.
+    #[schema(required = true)]
     pub requests_per_minute: Option<i64>,
     /// Tokens (prompt + completion) per minute.
+    #[schema(required = true)]
     pub tokens_per_minute: Option<i64>,
 }
 
@@ -69,12 +71,15 @@ pub struct ApiKeyResponse {
     /// The key's own limits.
     pub rate_limit: ApiKeyRateLimit,
     /// Total tokens the key may consume (`null`: unlimited).
+    #[schema(required = true)]
     pub usage_limit_tokens: Option<i64>,
     /// False when revoked.
     pub is_active: bool,
     /// When the key stops working (`null`: never).
+    #[schema(required = true)]
     pub expires_at: Option<DateTime<Utc>>,
     /// Last successful use (updated within a few seconds of a request).
+    #[schema(required = true)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -116,12 +121,15 @@ pub struct CreatedApiKeyResponse {
     /// The key's own limits.
     pub rate_limit: ApiKeyRateLimit,
     /// Total tokens the key may consume (`null`: unlimited).
+    #[schema(required = true)]
     pub usage_limit_tokens: Option<i64>,
     /// True.
     pub is_active: bool,
     /// When the key stops working (`null`: never).
+    #[schema(required = true)]
     pub expires_at: Option<DateTime<Utc>>,
     /// `null` until first used.
+    #[schema(required = true)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -223,8 +231,10 @@ pub struct CurrentApiKeyResponse {
     /// The key's own limits.
     pub rate_limit: ApiKeyRateLimit,
     /// Total tokens the key may consume (`null`: unlimited).
+    #[schema(required = true)]
     pub usage_limit_tokens: Option<i64>,
     /// When the key stops working (`null`: never).
+    #[schema(required = true)]
     pub expires_at: Option<DateTime<Utc>>,
     /// The owner the key acts as.
     pub user_id: i64,

@@ -28,10 +28,13 @@ pub struct ModelPreferenceResponse {
     /// Model id as the vendor names it (`gpt-4o-mini`).
     pub model: String,
     /// Cap on completion tokens.
+    #[schema(required = true)]
     pub max_tokens: Option<i64>,
     /// Sampling temperature, 0–2.
+    #[schema(required = true)]
     pub temperature: Option<f64>,
     /// System prompt.
+    #[schema(required = true)]
     pub system_prompt: Option<String>,
     /// Whether this is the caller's default for `provider_kind`.
     pub is_default: bool,

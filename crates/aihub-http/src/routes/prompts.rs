@@ -20,6 +20,7 @@ pub struct PromptCategory {
     /// Name.
     pub name: String,
     /// `#RRGGBB`, or `null`.
+    #[schema(required = true)]
     pub color: Option<String>,
 }
 
@@ -35,13 +36,16 @@ pub struct PromptResponse {
     /// Template text: `{name}` placeholders, `{{`/`}}` literal braces.
     pub content: String,
     /// Free text, or `null`.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// The placeholder names in `content`, each once, in order of first appearance.
     #[schema(example = json!(["тема"]))]
     pub variables: Vec<String>,
     /// Category id, or `null` when uncategorised.
+    #[schema(required = true)]
     pub category_id: Option<i64>,
     /// The category's id, name and colour, or `null`.
+    #[schema(required = true)]
     pub category: Option<PromptCategory>,
     /// Marked as a favourite.
     pub is_favorite: bool,

@@ -29,12 +29,15 @@ pub struct ProviderResponse {
     /// Creator.
     pub created_by: i64,
     /// Masked API key (`sk-a…wxyz`), when one is stored.
+    #[schema(required = true)]
     pub api_key: Option<String>,
     /// Whether an API key is stored.
     pub has_api_key: bool,
     /// Base URL as configured (`null`: the vendor's default).
+    #[schema(required = true)]
     pub base_url: Option<String>,
     /// The URL requests actually go to.
+    #[schema(required = true)]
     pub effective_base_url: Option<String>,
     /// Settings.
     pub config: ProviderConfig,
@@ -148,6 +151,7 @@ pub struct ProviderTestResponse {
     /// Model ids the upstream listed.
     pub models: Vec<String>,
     /// The mapped error, when not ok.
+    #[schema(required = true)]
     pub error: Option<ProviderTestError>,
 }
 

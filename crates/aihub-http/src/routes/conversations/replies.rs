@@ -54,6 +54,7 @@ pub struct StopResponse {
     /// Whether a running stream was stopped.
     pub stopped: bool,
     /// The stored partial reply.
+    #[schema(required = true)]
     pub message: Option<MessageResponse>,
 }
 
