@@ -35,6 +35,15 @@ fmt:
 openapi:
     cargo run -p aihub-server -- openapi --output openapi/openapi.json
 
+# Validate and lint an OpenAPI document (default openapi/openapi.json; a URL works too)
+openapi-lint doc="openapi/openapi.json":
+    scripts/openapi-lint.sh {{doc}}
+
+# Generate the Python (sdk/python) and TypeScript (sdk/typescript) clients from the document
+sdk doc="openapi/openapi.json":
+    scripts/sdk-python.sh {{doc}}
+    scripts/sdk-typescript.sh {{doc}}
+
 # Start a local LLM and walk the API end to end (register, provider, chat)
 demo:
     scripts/demo.sh

@@ -9,6 +9,7 @@ mod binary;
 mod catalog;
 mod categories;
 mod chat;
+mod clients;
 mod completions;
 mod context_window;
 mod conversation_ops;
