@@ -198,9 +198,13 @@ impl App {
         F: std::future::Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
+        // The caller's span (the request, with its id) follows the work to the app runtime.
         self.inner
             .runtime
-            .spawn(fut)
+            .spawn(tracing::Instrument::instrument(
+                fut,
+                tracing::Span::current(),
+            ))
             .await
             .map_err(Error::internal)?
     }

@@ -118,38 +118,76 @@ impl CoreConfig {
     }
 }
 
-/// The deployment secret: the configured one (refused when shorter than 32 bytes), else the
-/// one kept in `<data_dir>/secret.key`, else a new random one written there (mode 0600).
+/// Least estimated entropy of the deployment secret, in bits.
+pub const MIN_SECRET_BITS: f64 = 128.0;
+
+/// An estimate of a secret's entropy in bits: its length times the Shannon entropy of its byte
+/// distribution. Random secrets score far above [`MIN_SECRET_BITS`] (`openssl rand -hex 32`
+/// ≈ 250, `-base64 48` ≈ 360); a repeated character scores 0, two alternating ones 1 per byte.
+/// It cannot see structure (a keyboard walk scores well), so it only refuses the obviously weak.
+pub fn secret_entropy_bits(secret: &str) -> f64 {
+    let bytes = secret.as_bytes();
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0usize; 256];
+    for b in bytes {
+        counts[usize::from(*b)] += 1;
+    }
+    let n = bytes.len() as f64;
+    let per_byte: f64 = counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = *c as f64 / n;
+            -p * p.log2()
+        })
+        .sum();
+    per_byte * n
+}
+
+/// Refuses a secret that is too short or too predictable, naming where it came from.
+fn check_secret(secret: &str, source: &str) -> Result<()> {
+    const HOW: &str = "generate one with `openssl rand -base64 48`";
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(Error::new(
+            ErrorCode::ValidationError,
+            format!("{source} must be at least {MIN_SECRET_BYTES} bytes; {HOW}"),
+        ));
+    }
+    let bits = secret_entropy_bits(secret);
+    if bits < MIN_SECRET_BITS {
+        return Err(Error::new(
+            ErrorCode::ValidationError,
+            format!(
+                "{source} is too predictable (about {bits:.0} bits of entropy, at least \
+                 {MIN_SECRET_BITS:.0} needed); {HOW}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The deployment secret: the configured one, else the one kept in `<data_dir>/secret.key`,
+/// else a new random one written there (mode 0600). A configured or kept secret must be at
+/// least [`MIN_SECRET_BYTES`] long with an estimated [`MIN_SECRET_BITS`] of entropy.
 ///
 /// # Errors
-/// `validation_error` for a short configured secret; `internal_error` when the data directory
-/// cannot be written.
+/// `validation_error` for a short or predictable secret (the message says how to generate
+/// one); `internal_error` when the data directory cannot be written.
 pub fn load_or_create_secret(
     data_dir: &Path,
     configured: Option<SecretString>,
 ) -> Result<SecretString> {
     if let Some(secret) = configured {
-        if secret.expose_secret().len() < MIN_SECRET_BYTES {
-            return Err(Error::new(
-                ErrorCode::ValidationError,
-                format!("AIHUB_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes"),
-            ));
-        }
+        check_secret(secret.expose_secret(), "AIHUB_SECRET_KEY")?;
         return Ok(secret);
     }
     let path: PathBuf = data_dir.join("secret.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let existing = existing.trim().to_owned();
-        if existing.len() >= MIN_SECRET_BYTES {
-            return Ok(SecretString::from(existing));
-        }
-        return Err(Error::new(
-            ErrorCode::ValidationError,
-            format!(
-                "{} holds a secret shorter than {MIN_SECRET_BYTES} bytes",
-                path.display()
-            ),
-        ));
+        check_secret(&existing, &format!("the secret in {}", path.display()))?;
+        return Ok(SecretString::from(existing));
     }
     std::fs::create_dir_all(data_dir)
         .map_err(|e| Error::internal(format!("cannot create {}: {e}", data_dir.display())))?;
@@ -200,8 +238,29 @@ mod tests {
         assert!(err.is_err());
         let ok = load_or_create_secret(
             Path::new("/nonexistent"),
-            Some(SecretString::from("k".repeat(32))),
+            Some(SecretString::from(crate::crypto::random_token(32))),
         );
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn predictable_secrets_are_refused_with_how_to_make_one() {
+        for weak in ["a".repeat(40), "ab".repeat(20), "0123".repeat(10)] {
+            let err = load_or_create_secret(
+                Path::new("/nonexistent"),
+                Some(SecretString::from(weak.clone())),
+            )
+            .unwrap_err();
+            assert!(err.message.contains("too predictable"), "{weak}: {err:?}");
+            assert!(err.message.contains("openssl rand -base64 48"), "{err:?}");
+        }
+        // What the docs tell people to use passes with room to spare.
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        assert!(secret_entropy_bits(hex) > 200.0);
+        let b64 = "q0bXzVYq3e8Qw2n4Lk9xZp7RtU1sHc6mJg5dFa2yBv3NrE8oWi4lKhGjTf0PuYMx";
+        assert!(secret_entropy_bits(b64) > 300.0);
+        // The test apps' secret (aihub-testkit) passes too.
+        let testkit = "aihub-testkit-secret-0123456789abcdef-0123456789abcdef";
+        assert!(secret_entropy_bits(testkit) >= MIN_SECRET_BITS);
     }
 }

@@ -7,10 +7,12 @@ pub(crate) fn text(field: &str, value: &str, min: usize, max: usize) -> Result<S
     let v = value.trim();
     let n = v.chars().count();
     if n < min {
-        return Err(Error::validation(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        let message = if n == 0 {
+            format!("{field} must not be empty")
+        } else {
+            format!("{field} must be at least {min} characters")
+        };
+        return Err(Error::validation(field, message));
     }
     if n > max {
         return Err(Error::validation(

@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::extract::app_of;
 use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use aihub_core::keys::ApiKeyPrincipal;
 use aihub_domain::ErrorCode;
 use futures_util::future::LocalBoxFuture;
@@ -29,7 +29,7 @@ fn invalid(message: &str) -> ApiError {
 
 /// Normalises both headers into one candidate secret. An `Authorization` header with
 /// another scheme (e.g. `Basic` added by a proxy) is ignored when `X-API-Key` carries the key.
-fn candidate(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn candidate(headers: &HeaderMap) -> Result<String, ApiError> {
     let bearer = headers.get(AUTHORIZATION).map(|v| {
         let v = v
             .to_str()
@@ -65,11 +65,19 @@ fn candidate(headers: &HeaderMap) -> Result<String, ApiError> {
     }
 }
 
+/// The outcome of authenticating a request's API key, computed by
+/// [`crate::middleware::authenticate`] before any extractor runs and taken by [`ApiKeyAuth`].
+pub(crate) struct KeyOutcome(pub(crate) Result<Arc<ApiKeyPrincipal>, ApiError>);
+
 impl FromRequest for ApiKeyAuth {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Normally the middleware has authenticated already (see `AuthUser`).
+        if let Some(KeyOutcome(outcome)) = req.extensions_mut().remove::<KeyOutcome>() {
+            return Box::pin(std::future::ready(outcome.map(ApiKeyAuth)));
+        }
         let secret = candidate(req.headers());
         let app = app_of(req);
         Box::pin(async move {

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use aihub_core::auth::CurrentUser;
 use aihub_core::{App, Error};
 use aihub_domain::ErrorCode;
@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 /// The caller of a management route, from `Authorization: Bearer <access token>`.
 pub struct AuthUser(pub CurrentUser);
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)?
@@ -32,25 +32,36 @@ pub(crate) fn app_of(req: &HttpRequest) -> Result<App, ApiError> {
         .ok_or_else(|| ApiError(Error::internal("application state missing")))
 }
 
+/// The outcome of authenticating a request's session token, computed by
+/// [`crate::middleware::authenticate`] before any extractor runs and taken by [`AuthUser`].
+pub(crate) struct SessionOutcome(pub(crate) Result<CurrentUser, ApiError>);
+
+/// Resolves an access token to its user: from the session cache when it was checked moments
+/// ago (no database, no hop to the app runtime), otherwise by a query on the app runtime.
+pub(crate) async fn authenticate_session(app: App, token: String) -> Result<CurrentUser, ApiError> {
+    if let Some(user) = app.authenticate_cached(&token)? {
+        return Ok(user);
+    }
+    let a = app.clone();
+    Ok(app.run(async move { a.authenticate(&token).await }).await?)
+}
+
 impl FromRequest for AuthUser {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Normally the middleware has authenticated already, so this answers at the first poll,
+        // before any body or query extractor of the same handler can answer with its error.
+        if let Some(SessionOutcome(outcome)) = req.extensions_mut().remove::<SessionOutcome>() {
+            return Box::pin(std::future::ready(outcome.map(AuthUser)));
+        }
         let token = bearer(req);
         let app = app_of(req);
         Box::pin(async move {
-            let app = app?;
             let token = token
                 .ok_or_else(|| ApiError::new(ErrorCode::MissingToken, "missing bearer token"))?;
-            // A session checked moments ago needs no database (and no hop to the app runtime).
-            if let Some(user) = app.authenticate_cached(&token)? {
-                return Ok(AuthUser(user));
-            }
-            let a = app.clone();
-            Ok(AuthUser(
-                app.run(async move { a.authenticate(&token).await }).await?,
-            ))
+            Ok(AuthUser(authenticate_session(app?, token).await?))
         })
     }
 }

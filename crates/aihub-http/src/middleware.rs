@@ -1,6 +1,6 @@
 //! Request ids, access log, and the request id inside error bodies.
 
-use crate::error::ErrorBody;
+use crate::error::{ApiError, ErrorBody};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -49,6 +49,37 @@ impl FromRequest for RequestId {
     }
 }
 
+/// Authenticates the caller before the handler's extractors run, and stashes the outcome for
+/// [`AuthUser`](crate::extract::AuthUser) (a session token on `/api/…`) or
+/// [`ApiKeyAuth`](crate::api_key::ApiKeyAuth) (a developer key on `/v1/…`). A handler's
+/// extractors are polled together and the first error wins, so without this a quick body or
+/// query error (422) could answer before a slower credential check (401) and tell an
+/// unauthenticated caller about bodies. Nothing is answered here: a route that needs no
+/// credentials ignores the stash, and a request without credentials gets its 401 from the
+/// extractor at once.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Ok(app) = crate::extract::app_of(req.request()) {
+        let path = req.path();
+        if path.starts_with("/v1/") {
+            if let Ok(secret) = crate::api_key::candidate(req.headers()) {
+                let outcome = app.authenticate_api_key(&secret).await.map_err(ApiError);
+                req.extensions_mut()
+                    .insert(crate::api_key::KeyOutcome(outcome));
+            }
+        } else if path.starts_with("/api/")
+            && let Some(token) = crate::extract::bearer(req.request())
+        {
+            let outcome = crate::extract::authenticate_session(app, token).await;
+            req.extensions_mut()
+                .insert(crate::extract::SessionOutcome(outcome));
+        }
+    }
+    next.call(req).await
+}
+
 /// Assigns the request id, logs the request, echoes `X-Request-Id` on every response, and
 /// writes it into error bodies.
 pub async fn request_id(
@@ -78,7 +109,10 @@ pub async fn request_id(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let res = next.call(req).await?;
+    // Every log line written while the request is handled (here and on the app runtime, see
+    // `App::run`) carries its id.
+    let span = tracing::info_span!("request", request_id = %rid.id);
+    let res = tracing::Instrument::instrument(next.call(req), span).await?;
     let status = res.status();
     let mut error_body = res.response().extensions().get::<ErrorBody>().cloned();
     let is_json = res

@@ -66,8 +66,58 @@ pub(crate) fn routes(cfg: &mut ServiceConfig<'_>) {
         );
 }
 
+/// Every documented path with the methods it answers (`"GET, POST"`), to tell a wrong method on
+/// a known path (405 with `Allow`) from an unknown path (404). Built once, from the same
+/// registration that serves the routes.
+fn known_routes() -> &'static [(actix_web::dev::ResourceDef, String)] {
+    static ROUTES: std::sync::OnceLock<Vec<(actix_web::dev::ResourceDef, String)>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| {
+        crate::openapi::openapi_document()
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods: Vec<&str> = [
+                    ("GET", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, has)| has.then_some(m))
+                .collect();
+                (
+                    actix_web::dev::ResourceDef::new(path.as_str()),
+                    methods.join(", "),
+                )
+            })
+            .collect()
+    })
+}
+
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    let _ = req;
+    if let Some((_, allow)) = known_routes()
+        .iter()
+        .find(|(def, _)| def.is_match(req.path()))
+    {
+        let mut res = render(
+            &aihub_core::Error::new(
+                ErrorCode::MethodNotAllowed,
+                format!(
+                    "{} is not allowed on this path; it answers {allow}",
+                    req.method()
+                ),
+            ),
+            None,
+        );
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+            res.headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        return res;
+    }
     render(
         &aihub_core::Error::new(ErrorCode::RouteNotFound, "no such route"),
         None,
@@ -119,6 +169,9 @@ pub fn server(
             .configure(routes)
             .split_for_parts();
         app.wrap(actix_web::middleware::from_fn(
+            crate::middleware::authenticate,
+        ))
+        .wrap(actix_web::middleware::from_fn(
             crate::middleware::request_id,
         ))
         .wrap(actix_web::middleware::Condition::new(

@@ -41,6 +41,10 @@ pub struct Settings {
     pub db_pool_size: usize,
     /// Seconds a graceful stop waits for open streams.
     pub shutdown_timeout_s: u64,
+    /// Seconds between SIGTERM and closing the listener, during which `/health/ready` answers
+    /// 503 while every request is still served, so a load balancer (a Kubernetes readiness
+    /// probe) stops sending new traffic first. 0 (a single node): close at once.
+    pub shutdown_drain_s: u64,
     /// A JSON file of price overrides (`{"currency": "USD", "models": {"my-model":
     /// {"input_per_million": "0.10", "output_per_million": "0.20"}}}`) applied on top of the
     /// built-in catalog; a different currency replaces the catalog.
@@ -64,6 +68,7 @@ impl Default for Settings {
             bcrypt_cost: 12,
             db_pool_size: 16,
             shutdown_timeout_s: 30,
+            shutdown_drain_s: 0,
             pricing_file: None,
         }
     }

@@ -183,10 +183,22 @@ async fn serve(settings: Settings) -> Result<()> {
     let handle = server.handle();
     tracing::info!(%addr, database = app.database_backend(), "AI Hub listening; Swagger UI at http://{addr}/docs/");
     let drain = app.clone();
+    let drain_for = std::time::Duration::from_secs(settings.shutdown_drain_s);
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutdown requested: draining");
+        // Readiness says 503 from now on; requests are still served until the listener closes.
         drain.begin_drain();
+        if !drain_for.is_zero() {
+            tracing::info!(
+                seconds = drain_for.as_secs(),
+                "shutdown requested: draining before closing the listener"
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(drain_for) => {}
+                _ = shutdown_signal() => tracing::info!("second signal: closing the listener now"),
+            }
+        }
+        tracing::info!("closing the listener; waiting for running requests");
         handle.stop(true).await;
     });
     server.await.context("serving HTTP")?;

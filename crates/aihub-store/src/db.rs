@@ -237,6 +237,11 @@ impl Db {
     /// The closure returns a boxed future (diesel-async's `Send` bound rejects a generic async
     /// closure here).
     ///
+    /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock up front, waiting
+    /// out other writers within the busy timeout. A deferred transaction that reads and then
+    /// writes would instead fail at once with "database is locked" when another connection
+    /// wrote in between (SQLite cannot upgrade its read lock then).
+    ///
     /// # Errors
     /// Whatever `f` returns, or a [`StoreError`] from begin/commit.
     pub async fn transaction<R, E, F>(&self, f: F) -> Result<R, E>
@@ -249,7 +254,7 @@ impl Db {
         match &mut pooled {
             PooledConn::Sqlite(c) => {
                 let c: &mut SqliteConn = c;
-                c.transaction(async move |tx| f(DbConn::Sqlite(tx)).await)
+                c.immediate_transaction(async move |tx| f(DbConn::Sqlite(tx)).await)
                     .await
             }
             PooledConn::Postgres(c) => {

@@ -346,7 +346,14 @@ async fn register_validates_fields(app: TestApp) {
     }
 
     let too_long = "u".repeat(51);
-    for username in ["al", "bad name", "semi;colon", too_long.as_str()] {
+    for (username, says) in [
+        ("a", "at least 3 characters"),
+        ("al", "at least 3 characters"),
+        ("  ", "must not be empty"),
+        ("bad name", "only letters"),
+        ("semi;colon", "only letters"),
+        (too_long.as_str(), "at most 50"),
+    ] {
         let reply = app
             .post(
                 REGISTER,
@@ -354,13 +361,15 @@ async fn register_validates_fields(app: TestApp) {
                 register_body(username, "alice@example.com", TEST_PASSWORD),
             )
             .await;
-        assert_error(
+        let error = assert_error(
             &reply,
             422,
             "invalid_request_error",
             "validation_error",
             Some("username"),
         );
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(says), "{username:?}: {message}");
     }
 
     // None of the refused registrations created an account: the next one is the first (admin).

@@ -1,5 +1,6 @@
-//! The real `aihub` binary: it serves, and on SIGTERM lets a running stream finish, flushes
-//! usage and exits 0, so a rolling restart loses neither replies nor usage records.
+//! The real `aihub` binary: it serves, and on SIGTERM first says "not ready" while it keeps
+//! serving for the drain delay, then lets a running stream finish, flushes usage and exits 0,
+//! so a rolling restart loses neither replies nor usage records.
 
 use crate::streaming::SseReader;
 use aihub_testkit::fake_openai::{FakeBehavior, FakeOpenAi};
@@ -39,6 +40,7 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
         .env("AIHUB_BCRYPT_COST", "4")
         .env("AIHUB_LOG", "warn")
         .env("AIHUB_SHUTDOWN_TIMEOUT_S", "20")
+        .env("AIHUB_SHUTDOWN_DRAIN_S", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -97,6 +99,25 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
         .status()
         .unwrap();
     assert!(killed.success());
+    // The drain: readiness fails so a load balancer stops routing here, while requests are
+    // still answered (a fresh connection, as a new client would open).
+    let mut saw_not_ready = false;
+    for _ in 0..20 {
+        let fresh = reqwest::Client::builder().no_proxy().build().unwrap();
+        let ready = fresh
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .unwrap();
+        if ready.status() == 503 {
+            saw_not_ready = true;
+            let health = fresh.get(format!("{base}/health")).send().await.unwrap();
+            assert_eq!(health.status(), 200, "still serving during the drain");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(saw_not_ready, "readiness never answered 503 after SIGTERM");
     let events = sse.rest().await;
     let done = events.last().unwrap();
     assert_eq!(done["type"], "done", "{events:?}");

@@ -140,13 +140,26 @@ async fn unknown_route_is_404_in_error_format(app: TestApp) {
     assert_error(&reply, 404, "not_found_error", "route_not_found", None);
     let reply = app.delete("/api/v1/auth", None).await;
     assert_error(&reply, 404, "not_found_error", "route_not_found", None);
-    for (m, path) in [
-        (reqwest::Method::DELETE, "/health"),
-        (reqwest::Method::POST, "/api/v1/users/me"),
-        (reqwest::Method::GET, "/api/v1/auth/login"),
+    // A known path with a method it does not answer is 405, naming the methods it does.
+    for (m, path, allow) in [
+        (reqwest::Method::DELETE, "/health", "GET"),
+        (reqwest::Method::POST, "/api/v1/users/me", "GET, PUT"),
+        (reqwest::Method::GET, "/api/v1/auth/login", "POST"),
+        (
+            reqwest::Method::POST,
+            "/api/v1/conversations/12",
+            "GET, PUT, PATCH, DELETE",
+        ),
     ] {
         let reply = raw(&app, m.clone(), path, &[], None).await;
-        eprintln!("PROBE {m} {path}: {reply:?}");
+        assert_error(
+            &reply,
+            405,
+            "invalid_request_error",
+            "method_not_allowed",
+            None,
+        );
+        assert_eq!(reply.2.get("allow").unwrap(), allow, "{m} {path}");
     }
 }
 

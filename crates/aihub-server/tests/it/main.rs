@@ -5,12 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod auth;
+mod auth_first;
 mod binary;
 mod catalog;
 mod categories;
 mod chat;
 mod clients;
 mod completions;
+mod contention;
 mod context_window;
 mod conversation_ops;
 mod conversation_stream;
