@@ -26,6 +26,7 @@ mod model_preferences;
 mod openapi;
 mod prompts;
 mod providers;
+mod route_policy;
 mod schema;
 mod sdk;
 mod streaming;
