@@ -29,6 +29,7 @@ mod providers;
 mod route_policy;
 mod schema;
 mod sdk;
+mod secrets;
 mod streaming;
 mod v1;
 mod vendors;
