@@ -27,6 +27,9 @@ async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: Va
     resp.json().await.unwrap()
 }
 
+/// Streams running when SIGTERM arrives.
+const STREAMS: usize = 8;
+
 async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
     let db = TestDb::create(backend).await.unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -75,24 +78,30 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
         json!({"name": "fake", "kind": "openai_compatible", "scope": "organization", "base_url": fake.base_url(), "config": {"default_model": "gpt-4o-mini"}}),
     )
     .await;
-    let conv = post(
-        &client,
-        &format!("{base}/api/v1/conversations"),
-        Some(&token),
-        json!({"title": "t", "provider_id": provider["id"]}),
-    )
-    .await;
-    let id = conv["id"].as_i64().unwrap();
-
-    let resp = client
-        .post(format!("{base}/api/v1/conversations/{id}/stream"))
-        .bearer_auth(&token)
-        .json(&json!({"content": "go"}))
-        .send()
-        .await
-        .unwrap();
-    let mut sse = SseReader::new(resp);
-    assert_eq!(sse.next().await.unwrap()["type"], "start");
+    // Under load: several streams are running when SIGTERM arrives.
+    let mut ids = Vec::new();
+    let mut streams = Vec::new();
+    for i in 0..STREAMS {
+        let conv = post(
+            &client,
+            &format!("{base}/api/v1/conversations"),
+            Some(&token),
+            json!({"title": format!("t{i}"), "provider_id": provider["id"]}),
+        )
+        .await;
+        let id = conv["id"].as_i64().unwrap();
+        let resp = client
+            .post(format!("{base}/api/v1/conversations/{id}/stream"))
+            .bearer_auth(&token)
+            .json(&json!({"content": "go"}))
+            .send()
+            .await
+            .unwrap();
+        let mut sse = SseReader::new(resp);
+        assert_eq!(sse.next().await.unwrap()["type"], "start");
+        ids.push(id);
+        streams.push(sse);
+    }
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -118,10 +127,15 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(saw_not_ready, "readiness never answered 503 after SIGTERM");
-    let events = sse.rest().await;
-    let done = events.last().unwrap();
-    assert_eq!(done["type"], "done", "{events:?}");
-    assert_eq!(done["status"], "complete", "the in-flight stream finished");
+    for mut sse in streams {
+        let events = sse.rest().await;
+        let done = events.last().unwrap();
+        assert_eq!(done["type"], "done", "{events:?}");
+        assert_eq!(
+            done["status"], "complete",
+            "every in-flight stream finished"
+        );
+    }
 
     let status = tokio::task::spawn_blocking(move || child.wait())
         .await
@@ -132,16 +146,24 @@ async fn sigterm_finishes_streams_and_flushes_usage(backend: TestBackend) {
     let store = aihub_store::Db::open(&db.url, 1).await.unwrap();
     let mut pooled = store.get().await.unwrap();
     let mut conn = pooled.conn();
-    let rows = aihub_store::usage::list_for_user(&mut conn, 1, 10)
+    let rows = aihub_store::usage::list_for_user(&mut conn, 1, 100)
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1, "the usage record was flushed before exit");
-    assert_eq!(rows[0].status, "success");
-    assert_eq!(rows[0].completion_tokens, 30);
-    let msgs = aihub_store::messages::list_for_conversation(&mut conn, id)
-        .await
-        .unwrap();
-    assert_eq!(msgs.last().unwrap().status, "complete");
+    assert_eq!(
+        rows.len(),
+        STREAMS,
+        "every usage record was flushed before exit"
+    );
+    for row in &rows {
+        assert_eq!(row.status, "success");
+        assert_eq!(row.completion_tokens, 30);
+    }
+    for id in ids {
+        let msgs = aihub_store::messages::list_for_conversation(&mut conn, id)
+            .await
+            .unwrap();
+        assert_eq!(msgs.last().unwrap().status, "complete");
+    }
     drop(pooled);
     store.close();
     db.cleanup().await.unwrap();
