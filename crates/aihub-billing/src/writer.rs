@@ -308,8 +308,6 @@ impl Task {
         tracing::debug!(stats = ?self.counters, "usage writer stopped");
     }
 
-    /// Writes `batch` (emptying it), retrying with exponential backoff; after the last failed
-    /// attempt its records are logged and counted as dropped.
     /// Moves what is queued into `batch`, up to a full batch; true when the channel is closed
     /// and empty.
     fn drain(&mut self, batch: &mut Vec<UsageRecord>) -> bool {
@@ -323,6 +321,10 @@ impl Task {
         false
     }
 
+    /// Writes `batch` (emptying it), retrying with exponential backoff. When the last attempt
+    /// fails too, each record is tried once on its own, so one record the database refuses
+    /// does not sink the others; only the records that still fail are logged and counted as
+    /// dropped.
     async fn flush(&self, batch: &mut Vec<UsageRecord>) {
         if batch.is_empty() {
             return;
@@ -331,29 +333,48 @@ impl Task {
         let n = records.len() as u64;
         let mut backoff = self.config.retry_backoff;
         for attempt in 1..=self.config.max_attempts {
-            // The write runs in its own task so a panicking sink counts as a failed attempt
-            // instead of killing the writer.
-            let sink = Arc::clone(&self.sink);
-            let copy = records.clone();
-            let error = match tokio::spawn(async move { sink.write_batch(copy).await }).await {
-                Ok(Ok(())) => {
+            let error = match self.write(records.clone()).await {
+                Ok(()) => {
                     self.counters.settle(n, true);
                     return;
                 }
-                Ok(Err(e)) => e,
-                Err(e) => format!("usage sink failed: {e}"),
+                Err(e) => e,
             };
-            if attempt == self.config.max_attempts {
-                tracing::error!(records = n, attempts = attempt, %error, "usage batch dropped after retries");
-                for r in &records {
-                    log_dropped(r, "the sink failed every attempt");
-                }
-                self.counters.settle(n, false);
-                return;
+            if attempt < self.config.max_attempts {
+                tracing::warn!(records = n, attempt, %error, retry_in = ?backoff, "usage batch write failed; retrying");
+                sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
             }
-            tracing::warn!(records = n, attempt, %error, retry_in = ?backoff, "usage batch write failed; retrying");
-            sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            let mut dropped = 0;
+            for r in records {
+                let single = if n > 1 {
+                    self.write(vec![r.clone()]).await
+                } else {
+                    Err(error.clone())
+                };
+                match single {
+                    Ok(()) => self.counters.settle(1, true),
+                    Err(e) => {
+                        log_dropped(&r, &format!("the sink failed every attempt: {e}"));
+                        self.counters.settle(1, false);
+                        dropped += 1;
+                    }
+                }
+            }
+            tracing::error!(records = n, dropped, attempts = attempt, %error, "usage batch failed after retries; wrote what could be written one by one");
+            return;
+        }
+    }
+
+    /// One write attempt. It runs in its own task so a panicking sink counts as a failed
+    /// attempt instead of killing the writer.
+    async fn write(&self, records: Vec<UsageRecord>) -> Result<(), String> {
+        let sink = Arc::clone(&self.sink);
+        match tokio::spawn(async move { sink.write_batch(records).await }).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(format!("usage sink failed: {e}")),
         }
     }
 }

@@ -104,6 +104,15 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             "request body is empty; expected a JSON object",
         ));
     }
+    // serde would also read a struct from a JSON array of its fields in order
+    // (`["alice", "secret"]`); the API takes objects only.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            ErrorCode::InvalidJson,
+            "request body must be a JSON object",
+        ));
+    }
+    refuse_nul_in_json(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -114,6 +123,60 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             field_error(&path, &inner.to_string())
         }
     })
+}
+
+/// Refuses a JSON body with a NUL character (`\u0000`) in any string or key, naming where:
+/// no stored text may hold one (PostgreSQL cannot), and no use for one exists. The byte scan
+/// is the cheap common path; only a body that contains the escape is parsed to find it (an
+/// escaped backslash followed by `u0000` is text, not NUL, and passes).
+fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), ApiError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // malformed: the typed parse reports it
+    };
+    match nul_path(&value, String::new()) {
+        Some(path) => Err(ApiError(Error::validation(
+            path.trim_start_matches('.'),
+            "text must not contain the NUL character (U+0000)",
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The path (`.a.b[2]`) of the first string or key holding U+0000, if any.
+fn nul_path(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => s.contains('\0').then_some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(at.clone())
+            } else {
+                nul_path(v, format!("{at}.{k}"))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses URL-encoded pairs (a query string or a form body) with a NUL character, naming
+/// the parameter.
+pub(crate) fn refuse_nul_in_pairs(encoded: &[u8]) -> Result<(), ApiError> {
+    if !encoded.windows(3).any(|w| w == b"%00") && !encoded.contains(&0) {
+        return Ok(());
+    }
+    match form_urlencoded::parse(encoded).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        Some((k, _)) => Err(ApiError(Error::validation(
+            k.replace('\0', ""),
+            "text must not contain the NUL character (U+0000)",
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn payload_error(e: actix_web::error::PayloadError) -> ApiError {
@@ -176,6 +239,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidQuery<T> {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Err(e) = refuse_nul_in_pairs(req.query_string().as_bytes()) {
+            return std::future::ready(Err(e));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
             req.query_string().as_bytes(),
         ));

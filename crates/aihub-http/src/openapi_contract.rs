@@ -7,6 +7,9 @@
 //!   route: `invalid_token`); `429` documents `Retry-After`;
 //! - a list response (`ListResponse_<Item>`) refers to its item schema by `$ref` instead of
 //!   repeating it inline, so generated clients get one class per resource;
+//! - a `text/event-stream` response is described event by event: an object whose `data` is a
+//!   string of JSON (`contentMediaType`) holding the named event schema (`contentSchema`), as
+//!   SSE tools (and OpenAPI 3.2's `itemSchema`) read a stream;
 //! - in an event union (a `oneOf` with a discriminator), each variant's discriminator property
 //!   is a one-value `enum` of its tag, so generated clients type it as that literal (`"start"`)
 //!   instead of a one-value enum class of their own.
@@ -38,6 +41,7 @@ impl Modify for Contract {
             .flatten()
             {
                 document_errors(op);
+                describe_event_streams(op);
             }
         }
         if let Some(components) = openapi.components.as_mut() {
@@ -104,6 +108,42 @@ fn inline_discriminators(openapi: &mut utoipa::openapi::OpenApi) {
             .any(|s| serde_json::to_string(s).is_ok_and(|s| s.contains(&target)));
         if !used {
             components.schemas.remove(&name);
+        }
+    }
+}
+
+/// Wraps each `text/event-stream` response's event schema in the SSE event envelope.
+fn describe_event_streams(op: &mut Operation) {
+    for response in op.responses.responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let Some(RefOr::T(content)) = response.content.get_mut("text/event-stream") else {
+            continue;
+        };
+        let Some(RefOr::Ref(event)) = &content.schema else {
+            continue;
+        };
+        let name = event.ref_location.rsplit('/').next().unwrap_or_default();
+        let envelope = serde_json::json!({
+            "type": "object",
+            "description": format!(
+                "One server-sent event (`data: …` and a blank line): `data` holds one `{name}` as JSON."
+            ),
+            "required": ["data"],
+            "properties": {
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": event.ref_location},
+                },
+                "event": {"type": "string"},
+                "id": {"type": "string"},
+                "retry": {"type": "integer", "minimum": 0},
+            },
+        });
+        if let Ok(schema) = serde_json::from_value(envelope) {
+            content.schema = Some(schema);
         }
     }
 }
@@ -379,8 +419,12 @@ mod tests {
             ("/v1/chat/completions", "post", "openai.ChatCompletionChunk"),
         ] {
             let content = &doc["paths"][path][method]["responses"]["200"]["content"];
+            let event = &content["text/event-stream"]["schema"];
+            assert_eq!(event["required"], serde_json::json!(["data"]), "{path}");
+            let data = &event["properties"]["data"];
+            assert_eq!(data["contentMediaType"], "application/json", "{path}");
             assert_eq!(
-                content["text/event-stream"]["schema"]["$ref"],
+                data["contentSchema"]["$ref"],
                 format!("#/components/schemas/{union}"),
                 "{path}"
             );

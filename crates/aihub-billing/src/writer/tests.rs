@@ -303,7 +303,8 @@ async fn a_batch_failing_every_attempt_is_counted_as_dropped() {
     }
     h.shutdown().await;
     join.await.unwrap();
-    assert_eq!(sink.calls.load(Ordering::SeqCst), 3);
+    // Three attempts at the batch, then one at each record alone.
+    assert_eq!(sink.calls.load(Ordering::SeqCst), 3 + 4);
     assert_eq!(h.dropped(), 4);
     assert_eq!(
         h.stats(),
@@ -311,6 +312,63 @@ async fn a_batch_failing_every_attempt_is_counted_as_dropped() {
             recorded: 4,
             flushed: 0,
             dropped: 4,
+            pending: 0
+        }
+    );
+}
+
+/// Refuses any batch holding the record with `request_id` `poison` (as a database refuses a
+/// row it cannot store), and stores the rest.
+#[derive(Default)]
+struct PickySink {
+    batches: Mutex<Vec<Vec<UsageRecord>>>,
+}
+
+impl UsageSink for PickySink {
+    fn write_batch(&self, batch: Vec<UsageRecord>) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            if batch.iter().any(|r| r.request_id == "poison") {
+                return Err("invalid byte sequence for encoding \"UTF8\": 0x00".into());
+            }
+            self.batches.lock().unwrap().push(batch);
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_refused_record_does_not_sink_its_batch() {
+    let sink = Arc::new(PickySink::default());
+    let cfg = WriterConfig {
+        max_attempts: 3,
+        ..config(100, Duration::from_secs(1))
+    };
+    let (h, join) = UsageWriter::spawn(sink.clone(), cfg);
+    for i in 0..5 {
+        let mut r = rec(i);
+        if i == 2 {
+            r.request_id = "poison".into();
+        }
+        h.record(r).await;
+    }
+    h.shutdown().await;
+    join.await.unwrap();
+    let stored: Vec<String> = sink
+        .batches
+        .lock()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(|r| r.request_id.clone())
+        .collect();
+    assert_eq!(stored.len(), 4, "{stored:?}");
+    assert!(!stored.iter().any(|id| id == "poison"));
+    assert_eq!(
+        h.stats(),
+        WriterStats {
+            recorded: 5,
+            flushed: 4,
+            dropped: 1,
             pending: 0
         }
     );

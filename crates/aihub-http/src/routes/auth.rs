@@ -223,6 +223,7 @@ pub async fn token(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
+    crate::extract::refuse_nul_in_pairs(&body)?;
     let form: TokenForm = serde_urlencoded::from_bytes(&body).map_err(|e| {
         ApiError(aihub_core::Error::validation(
             "username",

@@ -172,12 +172,15 @@ impl ModelResponse {
 #[serde(deny_unknown_fields)]
 pub struct ModelListQuery {
     /// 1-based page (default 1).
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
     /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
     /// Rows to return (an alternative to `page_size`; wins over it when given).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// A provider kind (`openai`: catalog models of that vendor and models of the caller's
     /// providers of that kind) or one of the caller's provider slugs (that provider's models).

@@ -64,8 +64,10 @@ pub struct ChatRequestBody {
     /// The provider to use; wins over a model prefix.
     pub provider_id: Option<i64>,
     /// Cap on completion tokens, 1–1,000,000 (default: preference, then provider config).
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_tokens: Option<i64>,
     /// Sampling temperature, 0–2 (default: preference, then provider config).
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
     /// `true`: answer as server-sent events.
     #[serde(default)]

@@ -244,8 +244,10 @@ pub struct CreateConversationRequest {
     /// First user message, stored without generating a reply.
     pub initial_message: Option<String>,
     /// Reply token cap.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_tokens: Option<i64>,
     /// Temperature 0–2.
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
     /// Pinned.
     pub is_pinned: Option<bool>,
@@ -279,10 +281,12 @@ pub struct UpdateConversationRequest {
     /// Reply token cap.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_tokens: Option<Option<i64>>,
     /// Temperature.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<f64>)]
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<Option<f64>>,
     /// Pinned.
     pub is_pinned: Option<bool>,
@@ -303,12 +307,15 @@ pub struct UpdateConversationRequest {
 #[serde(deny_unknown_fields)]
 pub struct ConversationListQuery {
     /// 1-based page (default 1).
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
     /// Rows to skip (an alternative to `page`).
     pub skip: Option<u32>,
     /// Rows to return (an alternative to `page_size`).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Only archived / not archived.
     pub is_archived: Option<bool>,

@@ -71,8 +71,10 @@ pub struct CreateModelPreferenceRequest {
     /// Model id, 1–200 characters.
     pub model: String,
     /// Cap on completion tokens, 1–1,000,000.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_tokens: Option<i64>,
     /// Sampling temperature, 0–2.
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
     /// System prompt, at most 100,000 characters.
     pub system_prompt: Option<String>,
@@ -94,10 +96,12 @@ pub struct UpdateModelPreferenceRequest {
     /// Cap on completion tokens, 1–1,000,000; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_tokens: Option<Option<i64>>,
     /// Temperature, 0–2; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<f64>)]
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<Option<f64>>,
     /// System prompt; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -114,12 +118,15 @@ pub struct UpdateModelPreferenceRequest {
 #[serde(deny_unknown_fields)]
 pub struct ModelPreferenceListQuery {
     /// 1-based page (default 1).
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
     /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
     /// Rows to return (an alternative to `page_size`; wins over it when given).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Only this provider kind.
     #[serde(alias = "provider")]

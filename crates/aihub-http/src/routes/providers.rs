@@ -125,12 +125,15 @@ pub struct UpdateProviderRequest {
 #[serde(deny_unknown_fields)]
 pub struct ProviderListQuery {
     /// 1-based page (default 1).
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
     /// Rows to skip (an alternative to `page`; wins over it when given).
     pub skip: Option<u32>,
     /// Rows to return (an alternative to `page_size`; wins over it when given).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// Only this scope.
     pub scope: Option<ProviderScope>,

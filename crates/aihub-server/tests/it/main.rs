@@ -31,5 +31,6 @@ mod schema;
 mod sdk;
 mod secrets;
 mod streaming;
+mod text_input;
 mod v1;
 mod vendors;

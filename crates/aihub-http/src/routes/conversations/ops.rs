@@ -51,12 +51,15 @@ pub struct AddMessageRequest {
 #[serde(deny_unknown_fields)]
 pub struct MessageListQuery {
     /// 1-based page (default 1).
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// Rows per page (default 20, max 100).
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
     /// Rows to skip (an alternative to `page`).
     pub skip: Option<u32>,
     /// Rows to return (an alternative to `page_size`).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 
@@ -96,6 +99,7 @@ pub struct ConversationStatsResponse {
 #[serde(deny_unknown_fields)]
 pub struct RecentQuery {
     /// How many (default 20, max 100).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

@@ -12,8 +12,10 @@ pub struct SendMessageRequest {
     /// Overrides the system prompt for this reply.
     pub system_prompt: Option<String>,
     /// Overrides the reply token cap.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_tokens: Option<i64>,
     /// Overrides the temperature.
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
 }
 
@@ -34,6 +36,7 @@ pub struct StreamQuery {
     /// Send the stored history as context (default true).
     pub use_context: Option<bool>,
     /// Cap on the whole generation, in seconds (default 120, max 3600).
+    #[param(minimum = 1, maximum = 3600)]
     pub timeout: Option<u64>,
 }
 
@@ -165,8 +168,10 @@ pub struct CreateAndStreamRequest {
     /// System prompt.
     pub system_prompt: Option<String>,
     /// Reply token cap.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_tokens: Option<i64>,
     /// Temperature 0–2.
+    #[schema(minimum = 0, maximum = 2)]
     pub temperature: Option<f64>,
     /// Pinned.
     pub is_pinned: Option<bool>,
