@@ -39,6 +39,10 @@ openapi:
 openapi-lint doc="openapi/openapi.json":
     scripts/openapi-lint.sh {{doc}}
 
+# Run the reliability and security battery (docs/QUALITY.md) on SQLite and PostgreSQL and print its table (`--ci` for the shorter CI run)
+battery *args:
+    scripts/battery.sh {{args}}
+
 # Generate the Python (sdk/python) and TypeScript (sdk/typescript) clients from the document
 sdk doc="openapi/openapi.json":
     scripts/sdk-python.sh {{doc}}

@@ -38,6 +38,47 @@ pub struct ListResponse<T: ToSchema> {
     pub pagination: Pagination,
 }
 
+impl<T: ToSchema> ListResponse<T> {
+    /// The response for one page of a core listing: `rows.items` converted by `f`, with the
+    /// pagination of `page` (1-based) and `page_size` over `rows.total` matches.
+    pub fn of<R>(
+        rows: aihub_core::Page<R>,
+        page: u32,
+        page_size: u32,
+        f: impl FnMut(R) -> T,
+    ) -> Self {
+        ListResponse {
+            pagination: pagination(page, page_size, rows.total),
+            items: rows.items.into_iter().map(f).collect(),
+        }
+    }
+}
+
+/// A list query's paging fields (`page`, `page_size`, `skip`, `limit`); [`paged!`] implements
+/// it for a query struct that has them.
+pub trait Paged {
+    /// The paging part of the query.
+    fn page_params(&self) -> PageParams;
+}
+
+/// Implements [`Paged`] for list query structs with `page`, `page_size`, `skip` and `limit`
+/// fields (each `Option<u32>`).
+#[macro_export]
+macro_rules! paged {
+    ($($query:ty),+ $(,)?) => {$(
+        impl $crate::dto::Paged for $query {
+            fn page_params(&self) -> $crate::dto::PageParams {
+                $crate::dto::PageParams {
+                    page: self.page,
+                    page_size: self.page_size,
+                    skip: self.skip,
+                    limit: self.limit,
+                }
+            }
+        }
+    )+};
+}
+
 /// The page a list query asks for: `page`/`page_size` (default 1/20, max 100), or
 /// `skip`/`limit`, which win when given.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,7 +1,7 @@
 //! `/api/v1/models` (the model catalog), `/api/v1/services` (provider kinds), `/api/v1/pricing`
 //! (the price list) and `/api/v1/tokens/count` (local token counting).
 
-use crate::dto::{ListResponse, PageParams, pagination};
+use crate::dto::{ListResponse, Paged, pagination};
 use crate::error::{ApiError, ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, get, post, web};
@@ -191,6 +191,8 @@ pub struct ModelListQuery {
     pub category: Option<ModelCategoryDto>,
 }
 
+crate::paged!(ModelListQuery);
+
 /// Lists the model catalog plus the models of the caller's active providers.
 ///
 /// Catalog entries (`source: catalog`) are every model of the deployment's price catalog,
@@ -216,13 +218,7 @@ pub async fn list_models(
     q: ValidQuery<ModelListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let filter = ModelFilter {
         provider: q.provider.filter(|p| !p.trim().is_empty()),
         category: q.category.map(ModelCategory::from),

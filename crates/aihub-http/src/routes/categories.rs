@@ -1,6 +1,6 @@
 //! `/api/v1/categories`: a user's labels for conversations and prompts.
 
-use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::dto::{ListResponse, Paged, double_option, ts};
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
@@ -104,6 +104,8 @@ pub struct CategoryListQuery {
     pub search: Option<String>,
 }
 
+crate::paged!(CategoryListQuery);
+
 /// Creates a category.
 #[utoipa::path(tag = "categories", operation_id = "create_category", security(("bearer" = []), ("oauth2" = [])), request_body = CreateCategoryRequest,
     responses((status = 201, description = "The category", body = CategoryResponse), (status = 401, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
@@ -139,27 +141,14 @@ pub async fn list_categories(
     q: ValidQuery<CategoryListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let search = q.search;
     let rows = call(&app, move |app| async move {
         app.list_categories(&user.0, search.as_deref(), page_req)
             .await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        pagination: pagination(page, size, rows.total),
-        items: rows
-            .items
-            .into_iter()
-            .map(CategoryResponse::from)
-            .collect::<Vec<_>>(),
-    }))
+    Ok(HttpResponse::Ok().json(ListResponse::of(rows, page, size, CategoryResponse::from)))
 }
 
 /// One of the caller's categories.

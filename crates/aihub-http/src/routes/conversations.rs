@@ -1,7 +1,7 @@
 //! `/api/v1/conversations`: threads (also called sessions) with replies sent whole or
 //! streamed over SSE, and stop.
 
-use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::dto::{ListResponse, Paged, double_option, ts};
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use crate::middleware::RequestId;
@@ -334,6 +334,8 @@ pub struct ConversationListQuery {
     pub ordering: Option<String>,
 }
 
+crate::paged!(ConversationListQuery);
+
 fn parse_ordering(s: Option<&str>) -> ApiResult<ConversationOrder> {
     let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(ConversationOrder::PinnedThenRecent);
@@ -367,13 +369,7 @@ pub async fn list_conversations(
     q: ValidQuery<ConversationListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let order = parse_ordering(q.ordering.as_deref())?;
     let filter = ConversationFilter {
         is_archived: q.is_archived,
@@ -391,14 +387,11 @@ pub async fn list_conversations(
         Ok((rows, cats))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        pagination: pagination(page, size, rows.total),
-        items: rows
-            .items
-            .iter()
-            .map(|c| ConversationResponse::with_categories(c, &cats))
-            .collect::<Vec<_>>(),
-    }))
+    Ok(
+        HttpResponse::Ok().json(ListResponse::of(rows, page, size, |c| {
+            ConversationResponse::with_categories(&c, &cats)
+        })),
+    )
 }
 
 /// Creates a conversation (`initial_message` is stored, no reply is generated).

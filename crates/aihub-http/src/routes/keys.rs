@@ -6,7 +6,7 @@
 //! returns its hash.
 
 use crate::api_key::ApiKeyAuth;
-use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::dto::{ListResponse, Paged, double_option, ts};
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
@@ -220,6 +220,8 @@ pub struct ApiKeyListQuery {
     pub limit: Option<u32>,
 }
 
+crate::paged!(ApiKeyListQuery);
+
 /// `GET /v1/key`: the calling key.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CurrentApiKeyResponse {
@@ -316,25 +318,12 @@ pub async fn list_api_keys(
     q: ValidQuery<ApiKeyListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let rows = call(&app, move |app| async move {
         app.list_api_keys(&user.0, page_req).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        pagination: pagination(page, size, rows.total),
-        items: rows
-            .items
-            .into_iter()
-            .map(ApiKeyResponse::from)
-            .collect::<Vec<_>>(),
-    }))
+    Ok(HttpResponse::Ok().json(ListResponse::of(rows, page, size, ApiKeyResponse::from)))
 }
 
 /// One of the caller's developer API keys.

@@ -1,7 +1,7 @@
 //! `/api/v1/model-preferences`: saved model settings per provider kind, with one
 //! default per kind.
 
-use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::dto::{ListResponse, Paged, double_option, ts};
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
@@ -133,6 +133,8 @@ pub struct ModelPreferenceListQuery {
     pub provider_kind: Option<ProviderKind>,
 }
 
+crate::paged!(ModelPreferenceListQuery);
+
 /// Saves a model preference; with `is_default: true` it replaces the kind's default.
 #[utoipa::path(tag = "model-preferences", operation_id = "create_model_preference", security(("bearer" = []), ("oauth2" = [])), request_body = CreateModelPreferenceRequest,
     responses((status = 201, description = "The model preference", body = ModelPreferenceResponse), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
@@ -171,26 +173,18 @@ pub async fn list_model_preferences(
     q: ValidQuery<ModelPreferenceListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let kind = q.provider_kind;
     let rows = call(&app, move |app| async move {
         app.list_model_preferences(&user.0, kind, page_req).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        pagination: pagination(page, size, rows.total),
-        items: rows
-            .items
-            .into_iter()
-            .map(ModelPreferenceResponse::from)
-            .collect::<Vec<_>>(),
-    }))
+    Ok(HttpResponse::Ok().json(ListResponse::of(
+        rows,
+        page,
+        size,
+        ModelPreferenceResponse::from,
+    )))
 }
 
 /// The caller's default preference per provider kind, as an object keyed by kind

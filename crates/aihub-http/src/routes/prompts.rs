@@ -1,6 +1,6 @@
 //! `/api/v1/prompts`: prompt templates with `{name}` placeholders, and rendering them.
 
-use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::dto::{ListResponse, Paged, double_option, ts};
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
@@ -146,6 +146,8 @@ pub struct PromptListQuery {
     pub ordering: Option<String>,
 }
 
+crate::paged!(PromptListQuery);
+
 /// Body of `POST /prompts/{id}/render`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -229,13 +231,7 @@ pub async fn list_prompts(
     q: ValidQuery<PromptListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let order = parse_ordering(q.ordering.as_deref())?;
     let filter = PromptFilter {
         category_id: q.category_id,
@@ -246,14 +242,7 @@ pub async fn list_prompts(
         app.list_prompts(&user.0, &filter, order, page_req).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        pagination: pagination(page, size, rows.total),
-        items: rows
-            .items
-            .into_iter()
-            .map(PromptResponse::from)
-            .collect::<Vec<_>>(),
-    }))
+    Ok(HttpResponse::Ok().json(ListResponse::of(rows, page, size, PromptResponse::from)))
 }
 
 /// One of the caller's prompt templates.

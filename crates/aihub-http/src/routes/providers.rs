@@ -1,6 +1,6 @@
 //! `/api/v1/providers`: upstream connections, each with its own vendor API key.
 
-use crate::dto::{ListResponse, PageParams, double_option, pagination, ts};
+use crate::dto::{ListResponse, Paged, double_option, ts};
 use crate::error::{ApiResult, ErrorResponse};
 use crate::extract::{AuthUser, PathId, ValidJson, ValidQuery, call};
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
@@ -144,6 +144,8 @@ pub struct ProviderListQuery {
     pub is_active: Option<bool>,
 }
 
+crate::paged!(ProviderListQuery);
+
 /// Result of `POST /providers/{id}/test`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderTestResponse {
@@ -207,13 +209,7 @@ pub async fn list_providers(
     q: ValidQuery<ProviderListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let filter = ProviderFilter {
         scope: q.scope,
         kind: q.kind,
@@ -223,14 +219,7 @@ pub async fn list_providers(
         app.list_providers(&user.0, &filter, page_req).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        pagination: pagination(page, size, rows.total),
-        items: rows
-            .items
-            .into_iter()
-            .map(ProviderResponse::from)
-            .collect::<Vec<_>>(),
-    }))
+    Ok(HttpResponse::Ok().json(ListResponse::of(rows, page, size, ProviderResponse::from)))
 }
 
 /// Every active provider the caller may use: own ones and organization ones granted to them.

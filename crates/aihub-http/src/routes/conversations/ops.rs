@@ -2,6 +2,7 @@
 //! archive, stats, the message list, adding a message, clearing, and recent messages.
 
 use super::*;
+use crate::dto::Paged;
 
 /// Body of `POST /conversations/bulk-delete`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -62,6 +63,8 @@ pub struct MessageListQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
+
+crate::paged!(MessageListQuery);
 
 /// Answer of `POST /conversations/{id}/clear`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,25 +190,16 @@ pub async fn list_messages(
     q: ValidQuery<MessageListQuery>,
 ) -> ApiResult<HttpResponse> {
     let q = q.0;
-    let (page_req, page, size) = PageParams {
-        page: q.page,
-        page_size: q.page_size,
-        skip: q.skip,
-        limit: q.limit,
-    }
-    .resolve()?;
+    let (page_req, page, size) = q.page_params().resolve()?;
     let rows = call(&app, move |app| async move {
         app.list_messages(&user.0, id.0, page_req).await
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ListResponse {
-        pagination: pagination(page, size, rows.total),
-        items: rows
-            .items
-            .iter()
-            .map(MessageResponse::from)
-            .collect::<Vec<_>>(),
-    }))
+    Ok(
+        HttpResponse::Ok().json(ListResponse::of(rows, page, size, |m| {
+            MessageResponse::from(&m)
+        })),
+    )
 }
 
 /// Adds a message with a role to a conversation without generating a reply.
