@@ -259,10 +259,13 @@ fn step(
     if data.trim().is_empty() {
         return Ok(convert::StreamStep::default());
     }
-    serde_json::from_str(data)
-        .map_err(|_| http::malformed_chunk("Gemini"))
+    http::parse_event(data.as_bytes())
+        .ok_or_else(|| http::malformed_chunk("Gemini"))
         .and_then(|parsed| state.on_event(parsed))
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

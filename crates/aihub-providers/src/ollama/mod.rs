@@ -203,10 +203,13 @@ fn line_step(
     line: &[u8],
 ) -> Result<(Option<ChatChunk>, bool), ProviderError> {
     let parsed: wire::ChatLine =
-        serde_json::from_slice(line).map_err(|_| http::malformed_chunk("Ollama"))?;
+        http::parse_event(line).ok_or_else(|| http::malformed_chunk("Ollama"))?;
     let last = parsed.done;
     Ok((convert.chunk(parsed)?, last))
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {
