@@ -22,6 +22,10 @@ test *args:
 test-pg *args:
     {{test_cmd}} postgres {{args}}
 
+# Long run of the property-based fuzz targets of the parsers (proptest; `cargo test` runs them at 256 cases)
+fuzz cases="20000":
+    PROPTEST_CASES={{cases}} cargo test -p aihub-providers -p aihub-core -p aihub-http --lib fuzz
+
 # Check formatting and lints, as CI does
 lint:
     cargo fmt --all -- --check

@@ -113,16 +113,32 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         ));
     }
     refuse_nul_in_json(bytes)?;
+    let malformed = |e: serde_json::Error| {
+        ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {e}"))
+    };
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(ErrorCode::InvalidJson, format!("malformed JSON: {inner}"))
-        } else {
-            field_error(&path, &inner.to_string())
+    match serde_path_to_error::deserialize(&mut *de) {
+        Ok(value) => {
+            // Nothing but whitespace may follow the value.
+            de.end().map_err(malformed)?;
+            Ok(value)
         }
-    })
+        Err(e) => {
+            // A body that is not JSON is malformed, whatever error deserializing it met first.
+            // In a JSON body every error is about a field, though serde_json words some as
+            // syntax errors: a value of the wrong type for an enum ("expected value"), a number
+            // too large for `f64`. The body is scanned again only on this error path.
+            serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(malformed)?;
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            let message = if message.starts_with("expected value") {
+                "invalid type, expected one of the allowed values".to_owned()
+            } else {
+                message
+            };
+            Err(field_error(&path, &message))
+        }
+    }
 }
 
 /// Refuses a JSON body with a NUL character (`\u0000`) in any string or key, naming where:

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures_util::{Stream, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 /// Upper bound on the TCP/TLS connect phase; `settings.timeout` lowers it further.
@@ -372,6 +373,17 @@ pub(crate) fn malformed_chunk(vendor: &str) -> ProviderError {
         ErrorCode::UpstreamInvalidResponse,
         format!("the upstream sent a chunk that is not in the {vendor} format"),
     )
+}
+
+/// Parses one streamed event's data, or one NDJSON line, as `T`; `None` unless it is a JSON
+/// object of that shape. Serde's derived structs would also read a JSON array as their fields
+/// in order (`[]` as every field defaulted), turning data no vendor sends into a skipped event
+/// or even a made-up chunk instead of [`malformed_chunk`].
+pub(crate) fn parse_event<T: DeserializeOwned>(data: &[u8]) -> Option<T> {
+    if data.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    serde_json::from_slice(data).ok()
 }
 
 /// The Server-Sent Events of a response body, parsed by `eventsource-stream` (the parser

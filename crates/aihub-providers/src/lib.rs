@@ -7,6 +7,8 @@
 
 pub mod anthropic;
 mod error;
+#[cfg(test)]
+mod fuzzing;
 pub mod gemini;
 mod http;
 pub mod ollama;

@@ -393,4 +393,7 @@ pub fn embeddings_request_from_wire(
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests;

@@ -243,6 +243,9 @@ fn canonical_stream(
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use secrecy::SecretString;

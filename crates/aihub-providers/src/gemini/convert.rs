@@ -40,7 +40,7 @@ mod reply;
 mod request;
 
 pub(crate) use errors::map_error;
-pub(crate) use reply::{StreamState, from_wire_response};
+pub(crate) use reply::{StreamState, StreamStep, from_wire_response};
 pub(crate) use request::to_wire_request;
 
 fn validation(message: impl Into<String>) -> ProviderError {

@@ -225,10 +225,7 @@ fn canonical_stream(events: BoxStream<'static, Result<Event, ProviderError>>) ->
     futures_util::stream::unfold(driver, |mut d| async move {
         while !d.done {
             let step = match d.events.next().await {
-                Some(Ok(event)) if event.data.trim().is_empty() => continue,
-                Some(Ok(event)) => serde_json::from_str(&event.data)
-                    .map_err(|_| http::malformed_chunk("Gemini"))
-                    .and_then(|parsed| d.state.on_event(parsed)),
+                Some(Ok(event)) => step(&mut d.state, &event.data),
                 Some(Err(e)) => Err(e),
                 None => Err(http::cut_off()),
             };
@@ -249,6 +246,26 @@ fn canonical_stream(events: BoxStream<'static, Result<Event, ProviderError>>) ->
     })
     .boxed()
 }
+
+/// What one event's data means: nothing for blank data; anything else must be a
+/// `GenerateContentResponse` object, converted by `state`.
+///
+/// # Errors
+/// `malformed_chunk` for data not in the Gemini format; the event's own error otherwise.
+fn step(
+    state: &mut convert::StreamState,
+    data: &str,
+) -> Result<convert::StreamStep, ProviderError> {
+    if data.trim().is_empty() {
+        return Ok(convert::StreamStep::default());
+    }
+    http::parse_event(data.as_bytes())
+        .ok_or_else(|| http::malformed_chunk("Gemini"))
+        .and_then(|parsed| state.on_event(parsed))
+}
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -13,8 +13,8 @@ mod wire;
 use crate::http::{self, Clients, Op};
 use crate::{ChatProvider, ChatStream, ProviderError, ProviderSettings};
 use aihub_domain::{
-    ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode, ModelInfo,
-    ProviderKind,
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, ErrorCode,
+    ModelInfo, ProviderKind,
 };
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -165,25 +165,16 @@ fn chat_chunks(lines: BoxStream<'static, Result<Bytes, ProviderError>>) -> ChatS
         }
         loop {
             let item = match st.lines.next().await {
-                Some(Ok(line)) => match serde_json::from_slice::<wire::ChatLine>(&line) {
-                    Ok(parsed) => {
-                        let last = parsed.done;
-                        match st.convert.chunk(parsed) {
-                            Ok(Some(chunk)) => {
-                                st.ended = last;
-                                Ok(chunk)
-                            }
-                            Ok(None) if last => return None,
-                            Ok(None) => continue,
-                            Err(e) => {
-                                st.ended = true;
-                                Err(e)
-                            }
-                        }
+                Some(Ok(line)) => match line_step(&mut st.convert, &line) {
+                    Ok((Some(chunk), last)) => {
+                        st.ended = last;
+                        Ok(chunk)
                     }
-                    Err(_) => {
+                    Ok((None, true)) => return None,
+                    Ok((None, false)) => continue,
+                    Err(e) => {
                         st.ended = true;
-                        Err(http::malformed_chunk("Ollama"))
+                        Err(e)
                     }
                 },
                 Some(Err(e)) => {
@@ -200,6 +191,25 @@ fn chat_chunks(lines: BoxStream<'static, Result<Bytes, ProviderError>>) -> ChatS
     })
     .boxed()
 }
+
+/// What one line means: its chunk (`None` when it carries nothing) and whether it is the
+/// final `done: true` line.
+///
+/// # Errors
+/// `malformed_chunk` for a line not in the Ollama format; the mapped error of an
+/// `{"error": …}` line.
+fn line_step(
+    convert: &mut convert::StreamState,
+    line: &[u8],
+) -> Result<(Option<ChatChunk>, bool), ProviderError> {
+    let parsed: wire::ChatLine =
+        http::parse_event(line).ok_or_else(|| http::malformed_chunk("Ollama"))?;
+    let last = parsed.done;
+    Ok((convert.chunk(parsed)?, last))
+}
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

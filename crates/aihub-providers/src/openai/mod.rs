@@ -349,7 +349,7 @@ fn step(decoder: &mut ChunkDecoder, event: &Event) -> Step {
     if event.event == "error" {
         return Step::Fail(errors::mid_stream_failure());
     }
-    let Ok(chunk) = serde_json::from_str::<wire::ChatCompletionChunk>(data) else {
+    let Some(chunk) = http::parse_event::<wire::ChatCompletionChunk>(data.as_bytes()) else {
         return Step::Fail(http::malformed_chunk(VENDOR));
     };
     match decoder.decode(chunk) {
@@ -360,6 +360,9 @@ fn step(decoder: &mut ChunkDecoder, event: &Event) -> Step {
         None => Step::Skip,
     }
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests;

@@ -47,7 +47,7 @@ impl StreamConverter {
         if data.trim().is_empty() {
             return Step::Skip;
         }
-        let Ok(event) = serde_json::from_str::<StreamEvent>(data) else {
+        let Some(event) = http::parse_event::<StreamEvent>(data.as_bytes()) else {
             return Step::Fail(http::malformed_chunk(VENDOR));
         };
         match event {
