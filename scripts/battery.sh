@@ -119,7 +119,7 @@ echo "== fuzz targets ($FUZZ_CASES cases each)"
 if PROPTEST_CASES="$FUZZ_CASES" cargo test -q --workspace fuzz >"$WORK/fuzz.log" 2>&1; then
     n="$(grep -E '^test result' "$WORK/fuzz.log" | awk '{s += $4} END {print s + 0}')"
     if [ "$n" -gt 0 ]; then
-        result "Fuzzing (proptest)" "$n targets x $FUZZ_CASES cases, 0 failures" holds
+        result "Fuzzing (proptest)" "$n fuzz tests x $FUZZ_CASES cases, 0 failures" holds
     else
         result "Fuzzing (proptest)" "no fuzz target ran" FAILS
         status=1
