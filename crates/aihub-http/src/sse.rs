@@ -183,3 +183,28 @@ pub fn failure_detail(f: &Finished) -> crate::error::ErrorObject {
         details: None,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::ContentFrame;
+    use crate::stream_events::{ChatContentEvent, ContentType, ReplyContentEvent};
+
+    /// The borrowed frame the renderers send is the documented `content` event of both
+    /// streams, byte for byte.
+    #[test]
+    fn content_frame_is_the_documented_content_event() {
+        let text = "Привет, \"мир\"\n";
+        let frame = serde_json::to_string(&ContentFrame::new(text)).unwrap();
+        let reply = ReplyContentEvent {
+            kind: ContentType::Value,
+            content: text.to_owned(),
+        };
+        let chat = ChatContentEvent {
+            kind: ContentType::Value,
+            content: text.to_owned(),
+        };
+        assert_eq!(frame, serde_json::to_string(&reply).unwrap());
+        assert_eq!(frame, serde_json::to_string(&chat).unwrap());
+    }
+}

@@ -3,7 +3,9 @@
 //! (`POST /chat` with `stream: true`).
 //!
 //! Each frame is `data: {json}\n\n` and each JSON object names its kind in `type`. The
-//! renderers ([`crate::sse::native`], `routes/chat.rs`) serialize exactly these types, so the
+//! renderers ([`crate::sse::native`], `routes/chat.rs`) serialize exactly these types (text
+//! deltas through [`crate::sse::ContentFrame`], which borrows the text and serializes as the
+//! `content` events do; a test holds them equal), so the
 //! OpenAPI document (a `oneOf` per stream with a `type` discriminator) cannot drift from what
 //! is sent. The OpenAI-compatible stream's chunks live in [`crate::openai::wire`].
 
